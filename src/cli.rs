@@ -1,0 +1,206 @@
+//! The command line (clap derive). Every flag's doc says its default; the
+//! types here stop at `config.rs`, which turns them into one `Config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::filter::MatchMode;
+use crate::write::TableFormat;
+
+/// Clean customer-service chat spreadsheets and turn them into dialogue
+/// corpora, byte-identical to the documented pandas workflow.
+#[derive(Debug, Parser)]
+#[command(name = "sheetsift", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Stage 1: drop system messages and missing content, write one clean
+    /// table per chunk of input files (OUT/clean_data_FIRST_LAST.xlsx).
+    Extract(ExtractArgs),
+    /// Stage 2: group rows into dialogues, split train/val, write the
+    /// forward (OUT/std) and reversed (OUT/mmi) corpora.
+    Dialogues(DialoguesArgs),
+    /// Stage 1 then stage 2 in one pass, without writing the clean tables
+    /// (unless --keep-clean).
+    Run(RunArgs),
+    /// Write synthetic chat spreadsheets of the documented schema.
+    Samples(SamplesArgs),
+}
+
+/// Options every processing command takes.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Input files and/or directories (walked recursively).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output directory (created when missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Worker threads. Default: the number of available cores.
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// No progress bars and no summary; errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Also write the run summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// TOML file with column names, filter and stage options; flags given
+    /// on the command line win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read only the sheet with this name. Default: every sheet that has
+    /// all required columns.
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+
+    /// Force the CSV encoding (utf-8, gb18030, gbk, ...). Default: UTF-8
+    /// when the whole file is valid UTF-8, else GB18030.
+    #[arg(long, value_name = "ENC")]
+    pub encoding: Option<String>,
+
+    /// Agent id column. Default: 坐席id.
+    #[arg(long, value_name = "NAME")]
+    pub agent_col: Option<String>,
+
+    /// Customer id column. Default: 客户微信id.
+    #[arg(long, value_name = "NAME")]
+    pub customer_col: Option<String>,
+
+    /// Role column ("is agent"). Default: 是否客服.
+    #[arg(long, value_name = "NAME")]
+    pub role_col: Option<String>,
+
+    /// Message content column. Default: 消息内容.
+    #[arg(long, value_name = "NAME")]
+    pub content_col: Option<String>,
+
+    /// Role value meaning "the agent spoke". Default: 是.
+    #[arg(long, value_name = "TEXT")]
+    pub agent_value: Option<String>,
+}
+
+/// Stage-1 options.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Stage1Args {
+    /// Files per chunk (one output per chunk). Default: 25.
+    #[arg(long, value_name = "N")]
+    pub chunk_size: Option<usize>,
+
+    /// Process only chunks A..B (half-open; `3..`, `..10` allowed).
+    #[arg(long, value_name = "A..B")]
+    pub chunks: Option<String>,
+
+    /// Process only chunks i with i % N == K. K may be `auto`: taken from
+    /// JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+
+    /// System-message phrases, one per line (blank lines ignored); replaces
+    /// the five built-in phrases.
+    #[arg(long, value_name = "FILE")]
+    pub system_messages: Option<PathBuf>,
+
+    /// How phrases match the content. Default: substring.
+    #[arg(long = "match", value_enum, value_name = "MODE")]
+    pub match_mode: Option<MatchMode>,
+
+    /// Output file name prefix. Default: clean_data.
+    #[arg(long, value_name = "TEXT")]
+    pub prefix: Option<String>,
+
+    /// Skip chunks whose output file already exists.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Deflate level of the xlsx zip container, 0-9. Default: 1 (fastest;
+    /// level 6 saves about 15% of the size at 2x the write time).
+    #[arg(long, value_name = "N")]
+    pub compression_level: Option<u8>,
+}
+
+/// Stage-2 options.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Stage2Args {
+    /// Validation set: a dialogue count when >= 1, a fraction when below 1.
+    /// Default: 10000.
+    #[arg(long, value_name = "V")]
+    pub val_size: Option<f64>,
+
+    /// Seed of the train/val shuffle (numpy RandomState). Default: 1.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub stage1: Stage1Args,
+    /// Output format of the clean tables. Default: xlsx.
+    #[arg(long, value_enum, value_name = "FMT")]
+    pub format: Option<TableFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct DialoguesArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub stage2: Stage2Args,
+    /// Corpus formats, comma-separated: txt (always written), jsonl.
+    /// Default: txt.
+    #[arg(long, value_name = "FMT")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub stage1: Stage1Args,
+    #[command(flatten)]
+    pub stage2: Stage2Args,
+    /// Corpus formats, comma-separated: txt (always written), jsonl.
+    /// Default: txt.
+    #[arg(long, value_name = "FMT")]
+    pub format: Option<String>,
+    /// Also write the stage-1 clean tables into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub keep_clean: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SamplesArgs {
+    /// Directory to write the spreadsheets into.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of files. Default: 4.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub files: usize,
+    /// Rows per file. Default: 2000.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub rows: usize,
+    /// Random seed. Default: 1.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+    /// Write CSV (UTF-8) instead of xlsx.
+    #[arg(long)]
+    pub csv: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,7 @@
+//! `sheetsift dialogues`.
+use crate::config::Config;
+use crate::error::Result;
+use crate::report::Report;
+pub fn run(_cfg: &Config) -> Result<Report> {
+    todo!()
+}

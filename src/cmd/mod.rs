@@ -1,0 +1,6 @@
+//! One module per subcommand, each with one `run`.
+
+pub mod dialogues;
+pub mod extract;
+pub mod run;
+pub mod samples;

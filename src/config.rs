@@ -1,0 +1,278 @@
+//! CLI flags + optional TOML file -> one validated [`Config`]. The only
+//! place defaults live. Flags win over the file.
+//!
+//! The file format (every key optional):
+//!
+//! ```toml
+//! jobs = 4
+//! [columns]
+//! agent = "坐席id"
+//! customer = "客户微信id"
+//! role = "是否客服"
+//! content = "消息内容"
+//! agent_value = "是"
+//! [input]
+//! sheet = "Sheet1"
+//! encoding = "gb18030"
+//! [filter]
+//! match = "substring"            # or "exact"
+//! system_messages = ["微信红包"]  # replaces the built-in phrases
+//! system_messages_file = "sys.txt"
+//! [extract]
+//! chunk_size = 25
+//! prefix = "clean_data"
+//! format = "xlsx"                # or "csv"
+//! compression_level = 1
+//! [dialogues]
+//! val_size = 10000
+//! seed = 1
+//! format = "txt,jsonl"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::chunk::{ChunkRange, Shard};
+use crate::cli::{CommonArgs, Stage1Args, Stage2Args};
+use crate::error::{Error, Result};
+use crate::filter::{MatchMode, RowFilter, DEFAULT_SYSTEM_MESSAGES};
+use crate::read::{Encoding, ReadOptions};
+use crate::write::TableFormat;
+
+/// Everything a command needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub inputs: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub jobs: usize,
+    pub quiet: bool,
+    pub report: Option<PathBuf>,
+    pub read: ReadOptions,
+    /// Role value meaning the agent spoke.
+    pub agent_value: String,
+    pub filter: RowFilter,
+    pub chunk_size: usize,
+    pub chunk_range: Option<ChunkRange>,
+    pub shard: Option<Shard>,
+    pub prefix: String,
+    pub table_format: TableFormat,
+    pub resume: bool,
+    pub compression_level: u8,
+    pub val_size: f64,
+    pub seed: u32,
+    pub jsonl: bool,
+    pub keep_clean: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    jobs: Option<usize>,
+    #[serde(default)]
+    columns: Columns,
+    #[serde(default)]
+    input: InputSection,
+    #[serde(default)]
+    filter: FilterSection,
+    #[serde(default)]
+    extract: ExtractSection,
+    #[serde(default)]
+    dialogues: DialoguesSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Columns {
+    agent: Option<String>,
+    customer: Option<String>,
+    role: Option<String>,
+    content: Option<String>,
+    agent_value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputSection {
+    sheet: Option<String>,
+    encoding: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterSection {
+    #[serde(rename = "match")]
+    match_mode: Option<MatchMode>,
+    system_messages: Option<Vec<String>>,
+    system_messages_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtractSection {
+    chunk_size: Option<usize>,
+    prefix: Option<String>,
+    format: Option<TableFormat>,
+    compression_level: Option<u8>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialoguesSection {
+    val_size: Option<f64>,
+    seed: Option<u32>,
+    format: Option<String>,
+}
+
+fn load_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("--config {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| Error::Config(format!("--config {}: {e}", path.display())))
+}
+
+/// One phrase per line, blank lines ignored, line endings stripped.
+fn read_phrases(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("--system-messages {}: {e}", path.display())))?;
+    Ok(text
+        .split('\n')
+        .map(|l| l.trim_end_matches(['\r', '\n']).to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// `txt`, `jsonl` or `txt,jsonl` -> whether JSONL is wanted.
+fn parse_corpus_format(s: &str) -> Result<bool> {
+    let mut jsonl = false;
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part {
+            "txt" => {}
+            "jsonl" => jsonl = true,
+            other => {
+                return Err(Error::Usage(format!(
+                    "--format: unknown corpus format {other:?} (txt, jsonl)"
+                )))
+            }
+        }
+    }
+    Ok(jsonl)
+}
+
+impl Config {
+    /// Build a config from the parsed command line of any processing
+    /// command; the stage arguments a command lacks are `None`.
+    pub fn build(
+        common: &CommonArgs,
+        stage1: Option<&Stage1Args>,
+        stage2: Option<&Stage2Args>,
+        table_format: Option<TableFormat>,
+        corpus_format: Option<&str>,
+        keep_clean: Option<PathBuf>,
+    ) -> Result<Config> {
+        let file = match &common.config {
+            Some(p) => load_file(p)?,
+            None => FileConfig::default(),
+        };
+        let s1 = stage1.cloned().unwrap_or_default();
+        let s2 = stage2.cloned().unwrap_or_default();
+        let pick = |flag: &Option<String>, file: &Option<String>, default: &str| -> String {
+            flag.clone()
+                .or_else(|| file.clone())
+                .unwrap_or_else(|| default.to_string())
+        };
+        let required = [
+            pick(&common.agent_col, &file.columns.agent, "坐席id"),
+            pick(&common.customer_col, &file.columns.customer, "客户微信id"),
+            pick(&common.role_col, &file.columns.role, "是否客服"),
+            pick(&common.content_col, &file.columns.content, "消息内容"),
+        ];
+        let encoding =
+            match common.encoding.clone().or(file.input.encoding.clone()) {
+                Some(label) => Some(Encoding::from_label(&label).ok_or_else(|| {
+                    Error::Usage(format!("--encoding: unknown encoding {label:?}"))
+                })?),
+                None => None,
+            };
+        let jobs = common.jobs.or(file.jobs).unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        if jobs == 0 {
+            return Err(Error::Usage("--jobs must be at least 1".into()));
+        }
+        let phrases = if let Some(p) = &s1.system_messages {
+            read_phrases(p)?
+        } else if let Some(list) = &file.filter.system_messages {
+            list.clone()
+        } else if let Some(p) = &file.filter.system_messages_file {
+            read_phrases(p)?
+        } else {
+            DEFAULT_SYSTEM_MESSAGES
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let match_mode = s1.match_mode.or(file.filter.match_mode).unwrap_or_default();
+        let chunk_size = s1.chunk_size.or(file.extract.chunk_size).unwrap_or(25);
+        if chunk_size == 0 {
+            return Err(Error::Usage("--chunk-size must be at least 1".into()));
+        }
+        let chunk_range = s1
+            .chunks
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(Error::Usage)?;
+        let shard = s1
+            .shard
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(Error::Usage)?;
+        let compression_level = s1
+            .compression_level
+            .or(file.extract.compression_level)
+            .unwrap_or(1);
+        if compression_level > 9 {
+            return Err(Error::Usage("--compression-level takes 0 to 9".into()));
+        }
+        let val_size = s2.val_size.or(file.dialogues.val_size).unwrap_or(10_000.0);
+        if !val_size.is_finite() {
+            return Err(Error::Usage("--val-size must be a number".into()));
+        }
+        let corpus = corpus_format
+            .map(str::to_string)
+            .or(file.dialogues.format.clone())
+            .unwrap_or_else(|| "txt".into());
+        Ok(Config {
+            inputs: common.inputs.clone(),
+            out: common.out.clone(),
+            jobs,
+            quiet: common.quiet,
+            report: common.report.clone(),
+            read: ReadOptions {
+                required,
+                sheet: common.sheet.clone().or(file.input.sheet),
+                encoding,
+            },
+            agent_value: pick(&common.agent_value, &file.columns.agent_value, "是"),
+            filter: RowFilter::new(phrases, match_mode),
+            chunk_size,
+            chunk_range,
+            shard,
+            prefix: s1
+                .prefix
+                .clone()
+                .or(file.extract.prefix)
+                .unwrap_or_else(|| "clean_data".into()),
+            table_format: table_format.or(file.extract.format).unwrap_or_default(),
+            resume: s1.resume,
+            compression_level,
+            val_size,
+            seed: s2.seed.or(file.dialogues.seed).unwrap_or(1),
+            jsonl: parse_corpus_format(&corpus)?,
+            keep_clean,
+        })
+    }
+}

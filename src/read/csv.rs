@@ -1,0 +1,276 @@
+//! CSV inputs: encoding detection and pandas' column type inference.
+//!
+//! The reference reads CSV with `pd.read_csv(path, encoding=E)`, E being
+//! UTF-8 (BOM dropped) when the whole file decodes as UTF-8, else GB18030.
+//! pandas then types each column from all of its values: all integers ->
+//! int (`0012` -> 12), all numbers -> float, all `True`/`False` -> bool,
+//! anything else -> text. Dates stay text. So a CSV is decoded and parsed
+//! whole, then typed column by column, then offered row by row.
+
+use std::path::Path;
+
+use super::{Collector, ReadOptions};
+use crate::error::FileErrorKind;
+use crate::value::{is_na_string, Value};
+
+/// A CSV text encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Other(&'static encoding_rs::Encoding),
+}
+
+impl Encoding {
+    /// From a label such as `utf-8`, `utf-8-sig`, `gb18030`, `gbk`, `big5`.
+    pub fn from_label(label: &str) -> Option<Encoding> {
+        let l = label.trim().to_ascii_lowercase();
+        if matches!(
+            l.as_str(),
+            "utf-8" | "utf8" | "utf-8-sig" | "utf_8" | "utf_8_sig"
+        ) {
+            return Some(Encoding::Utf8);
+        }
+        encoding_rs::Encoding::for_label(l.as_bytes()).map(|e| {
+            if e == encoding_rs::UTF_8 {
+                Encoding::Utf8
+            } else {
+                Encoding::Other(e)
+            }
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Other(e) => e.name(),
+        }
+    }
+}
+
+/// Decode CSV bytes: the forced encoding, or UTF-8 when the whole input is
+/// valid UTF-8, else GB18030. A leading UTF-8 BOM is dropped. Malformed
+/// input in the chosen encoding is an error naming the first bad byte.
+pub fn decode(bytes: &[u8], forced: Option<Encoding>) -> Result<String, FileErrorKind> {
+    let utf8 = |b: &[u8]| -> Result<String, FileErrorKind> {
+        let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
+        std::str::from_utf8(b)
+            .map(str::to_owned)
+            .map_err(|e| FileErrorKind::Encoding {
+                encoding: "UTF-8",
+                offset: e.valid_up_to(),
+            })
+    };
+    let other = |enc: &'static encoding_rs::Encoding, b: &[u8]| -> Result<String, FileErrorKind> {
+        let mut decoder = enc.new_decoder_without_bom_handling();
+        let mut out = String::with_capacity(b.len() * 3 / 2 + 16);
+        let cap = decoder
+            .max_utf8_buffer_length_without_replacement(b.len())
+            .unwrap_or(b.len() * 4);
+        out.reserve(cap);
+        let (res, read) = decoder.decode_to_string_without_replacement(b, &mut out, true);
+        match res {
+            encoding_rs::DecoderResult::InputEmpty => Ok(out),
+            _ => Err(FileErrorKind::Encoding {
+                encoding: enc.name(),
+                offset: read,
+            }),
+        }
+    };
+    match forced {
+        Some(Encoding::Utf8) => utf8(bytes),
+        Some(Encoding::Other(enc)) => other(enc, bytes),
+        None => match utf8(bytes) {
+            Ok(s) => Ok(s),
+            Err(_) => other(encoding_rs::GB18030, bytes),
+        },
+    }
+}
+
+pub(super) fn read(
+    path: &Path,
+    opts: &ReadOptions,
+    c: &mut Collector<'_, '_, '_>,
+) -> Result<(), FileErrorKind> {
+    if !c.wants("csv") {
+        return Ok(());
+    }
+    let bytes = std::fs::read(path).map_err(|e| FileErrorKind::Open(e.to_string()))?;
+    let text = decode(&bytes, opts.encoding)?;
+    drop(bytes);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = rdr.records();
+    let mut b = c.sheet("csv");
+    let header = match records.next() {
+        Some(r) => r.map_err(|e| FileErrorKind::Csv(e.to_string()))?,
+        None => {
+            c.end_sheet(b);
+            return Ok(());
+        }
+    };
+    let width = header.len();
+    let mut columns: Vec<Vec<Option<String>>> = vec![Vec::new(); width];
+    let mut lines: Vec<u64> = Vec::new();
+    for rec in records {
+        let rec = rec.map_err(|e| FileErrorKind::Csv(e.to_string()))?;
+        if rec.len() == 1 && rec[0].is_empty() {
+            continue; // a blank line
+        }
+        if rec.len() > width {
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            return Err(FileErrorKind::RaggedRow {
+                line,
+                expected: width,
+                saw: rec.len(),
+            });
+        }
+        for (i, col) in columns.iter_mut().enumerate() {
+            let field = rec.get(i);
+            col.push(field.filter(|f| !is_na_string(f)).map(str::to_owned));
+        }
+        lines.push(rec.position().map_or(0, |p| p.line()));
+    }
+    let typed: Vec<Vec<Value>> = columns.into_iter().map(type_column).collect();
+    // The header row goes through the builder like any sheet's.
+    let header_row = header
+        .iter()
+        .map(|h| {
+            if h.is_empty() {
+                Value::Empty
+            } else {
+                Value::Text(h.into())
+            }
+        })
+        .collect();
+    c.row(&mut b, header_row, 1);
+    let mut iters: Vec<_> = typed.into_iter().map(Vec::into_iter).collect();
+    for line in lines {
+        let row: Vec<Value> = iters
+            .iter_mut()
+            .map(|it| it.next().unwrap_or(Value::Empty))
+            .collect();
+        c.row(&mut b, row, line);
+    }
+    c.end_sheet(b);
+    Ok(())
+}
+
+/// pandas' inference for one column of raw fields (`None` = NA).
+fn type_column(col: Vec<Option<String>>) -> Vec<Value> {
+    let present = || col.iter().flatten();
+    let any_na = col.iter().any(Option::is_none);
+    if present().next().is_some() && present().all(|s| parse_int(s).is_some()) {
+        return col
+            .iter()
+            .map(|f| match f {
+                None => Value::Empty,
+                Some(s) => {
+                    let i = parse_int(s).expect("checked above");
+                    if any_na {
+                        Value::number(i as f64)
+                    } else {
+                        Value::Int(i)
+                    }
+                }
+            })
+            .collect();
+    }
+    if present().next().is_some() && present().all(|s| parse_float(s).is_some()) {
+        return col
+            .iter()
+            .map(|f| {
+                f.as_deref()
+                    .and_then(parse_float)
+                    .map(Value::number)
+                    .unwrap_or(Value::Empty)
+            })
+            .collect();
+    }
+    if present().next().is_some() && present().all(|s| parse_bool(s).is_some()) {
+        return col
+            .iter()
+            .map(|f| {
+                f.as_deref()
+                    .and_then(parse_bool)
+                    .map(Value::Bool)
+                    .unwrap_or(Value::Empty)
+            })
+            .collect();
+    }
+    col.into_iter()
+        .map(|f| f.map(|s| Value::Text(s.into())).unwrap_or(Value::Empty))
+        .collect()
+}
+
+fn trim_ws(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// pandas' integer parsing: optional sign, ASCII digits, surrounding
+/// blanks allowed.
+fn parse_int(s: &str) -> Option<i64> {
+    let t = trim_ws(s);
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse::<i64>().ok()
+}
+
+fn parse_float(s: &str) -> Option<f64> {
+    let t = trim_ws(s);
+    if t.is_empty() || t.bytes().any(|b| b == b'_') {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    let body = lower.trim_start_matches(['+', '-']);
+    if body.starts_with("nan") {
+        return None;
+    }
+    t.parse::<f64>().ok()
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "True" | "TRUE" | "true" => Some(true),
+        "False" | "FALSE" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_typed_like_pandas() {
+        let col = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            type_column(col(&["0012", "0013", "7"])),
+            [Value::Int(12), Value::Int(13), Value::Int(7)]
+        );
+        assert_eq!(
+            type_column(col(&["1", "1.5"])),
+            [Value::Int(1), Value::Float(1.5)]
+        );
+        assert_eq!(
+            type_column(col(&["A0012", "7"])),
+            [Value::Text("A0012".into()), Value::Text("7".into())]
+        );
+        let with_na = vec![Some("5".to_string()), None];
+        assert_eq!(type_column(with_na), [Value::Int(5), Value::Empty]);
+    }
+
+    #[test]
+    fn encodings_are_detected() {
+        assert_eq!(decode(b"\xEF\xBB\xBFab", None).unwrap(), "ab");
+        // 你好 in GBK
+        assert_eq!(decode(b"\xC4\xE3\xBA\xC3", None).unwrap(), "你好");
+        assert!(matches!(
+            decode(b"\xC4\xE3\xBA\xC3", Some(Encoding::Utf8)),
+            Err(FileErrorKind::Encoding { offset: 0, .. })
+        ));
+    }
+}

@@ -1,0 +1,138 @@
+//! xlsb, xls and ods workbooks through calamine.
+//!
+//! xlsb is streamed cell by cell from calamine's cells reader: nothing is
+//! allocated from the sheet's declared dimension. xls and ods are read
+//! through `worksheet_range` (calamine loads their containers whole anyway).
+
+use std::io::{Read, Seek};
+use std::path::Path;
+
+use calamine::{open_workbook, Data, DataRef, Ods, Reader, Xls, Xlsb};
+
+use super::{parse_iso, Collector, RowAssembler};
+use crate::error::FileErrorKind;
+use crate::value::{DateTimeParts, Value};
+
+pub(super) fn read(
+    path: &Path,
+    ext: &str,
+    c: &mut Collector<'_, '_, '_>,
+) -> Result<(), FileErrorKind> {
+    match ext {
+        "xlsb" => {
+            let mut wb: Xlsb<_> = open_workbook(path).map_err(|e| corrupt("xlsb", e))?;
+            for name in wb.sheet_names() {
+                if !c.wants(&name) {
+                    continue;
+                }
+                let mut b = c.sheet(&name);
+                let mut cells = wb
+                    .worksheet_cells_reader(&name)
+                    .map_err(|e| corrupt("xlsb", e))?;
+                let mut rows = RowAssembler::default();
+                while let Some(cell) = cells.next_cell().map_err(|e| corrupt("xlsb", e))? {
+                    let (r, col) = cell.get_position();
+                    rows.push(c, &mut b, r, col, from_data_ref(cell.get_value()));
+                }
+                rows.finish(c, &mut b);
+                c.end_sheet(b);
+            }
+            Ok(())
+        }
+        "xls" => {
+            let wb: Xls<_> = open_workbook(path).map_err(|e| match e {
+                calamine::XlsError::Password => FileErrorKind::Encrypted,
+                e => corrupt("xls", e),
+            })?;
+            read_ranges(wb, "xls", c)
+        }
+        _ => {
+            let wb: Ods<_> = open_workbook(path).map_err(|e| corrupt("ods", e))?;
+            read_ranges(wb, "ods", c)
+        }
+    }
+}
+
+fn read_ranges<R, RS>(
+    mut wb: R,
+    format: &'static str,
+    c: &mut Collector<'_, '_, '_>,
+) -> Result<(), FileErrorKind>
+where
+    RS: Read + Seek,
+    R: Reader<RS>,
+    R::Error: std::fmt::Display,
+{
+    for name in wb.sheet_names() {
+        if !c.wants(&name) {
+            continue;
+        }
+        let mut b = c.sheet(&name);
+        let range = wb.worksheet_range(&name).map_err(|e| corrupt(format, e))?;
+        let mut rows = RowAssembler::default();
+        for (r, col, v) in range.used_cells() {
+            let (r0, c0) = range.start().unwrap_or((0, 0));
+            rows.push(c, &mut b, r0 + r as u32, c0 + col as u32, from_data(v));
+        }
+        rows.finish(c, &mut b);
+        c.end_sheet(b);
+    }
+    Ok(())
+}
+
+fn corrupt(format: &'static str, e: impl std::fmt::Display) -> FileErrorKind {
+    FileErrorKind::Corrupt {
+        format,
+        detail: e.to_string(),
+    }
+}
+
+fn from_data_ref(v: &DataRef<'_>) -> Value {
+    match v {
+        DataRef::Int(i) => Value::Int(*i),
+        DataRef::Float(f) => Value::number(*f),
+        DataRef::String(s) => Value::text(s),
+        DataRef::SharedString(s) => Value::text(s),
+        DataRef::Bool(b) => Value::Bool(*b),
+        DataRef::DateTime(d) => excel_datetime(d),
+        DataRef::DateTimeIso(s) => iso_datetime(s),
+        DataRef::DurationIso(s) => Value::text(s),
+        DataRef::Error(_) | DataRef::Empty => Value::Empty,
+    }
+}
+
+fn from_data(v: &Data) -> Value {
+    match v {
+        Data::Int(i) => Value::Int(*i),
+        Data::Float(f) => Value::number(*f),
+        Data::String(s) => Value::text(s),
+        Data::Bool(b) => Value::Bool(*b),
+        Data::DateTime(d) => excel_datetime(d),
+        Data::DateTimeIso(s) => iso_datetime(s),
+        Data::DurationIso(s) => Value::text(s),
+        Data::Error(_) | Data::Empty => Value::Empty,
+    }
+}
+
+fn excel_datetime(d: &calamine::ExcelDateTime) -> Value {
+    // to_ymd_hms_milli knows the workbook's epoch (1900 or 1904).
+    let (year, month, day, hour, minute, second, milli) = d.to_ymd_hms_milli();
+    let parts = DateTimeParts {
+        year: year as i64,
+        month: month as u32,
+        day: day as u32,
+        hour: hour as u32,
+        minute: minute as u32,
+        second: second as u32,
+        micro: milli as u32 * 1000,
+    };
+    Value::DateTime(parts.to_serial())
+}
+
+/// `2023-05-01T09:30:00[.fff]` (an ISO date cell) -> date-time; anything
+/// else stays text.
+fn iso_datetime(s: &str) -> Value {
+    parse_iso(s)
+        .map(|p| Value::DateTime(p.to_serial()))
+        .unwrap_or_else(|| Value::text(s))
+}

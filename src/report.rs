@@ -1,0 +1,185 @@
+//! The run summary: printed for humans at the end, written as JSON with
+//! `--report FILE` for scheduled jobs. Both come from one [`Report`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::filter::DropCounts;
+
+/// A file that could not be used, with the reason in plain words.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedFile {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// What happened to one stage-1 chunk.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChunkReport {
+    pub index: usize,
+    pub first_file: usize,
+    pub last_file: usize,
+    /// `written`, `skipped (exists)`, `failed`, `no readable file`.
+    pub status: String,
+    pub output: Option<PathBuf>,
+    pub rows: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Stage-2 numbers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DialogueReport {
+    /// Rows read by stage 2 (after stage 1 in `run`).
+    pub rows_read: u64,
+    /// Rows with a missing value in any column (`dropna`).
+    pub rows_dropped_missing: u64,
+    /// Exact duplicate rows (`drop_duplicates`).
+    pub rows_dropped_duplicate: u64,
+    pub dialogues: u64,
+    pub train: u64,
+    pub val: u64,
+    /// Messages that only the second cleaning emptied (the reference
+    /// crashes on them; they are skipped).
+    pub messages_skipped: u64,
+    pub outputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub command: String,
+    pub version: String,
+    pub files_found: usize,
+    /// Files of the selected chunks (or all files, in `dialogues`).
+    pub files_selected: usize,
+    pub files_processed: usize,
+    pub files_failed: Vec<FailedFile>,
+    pub rows_read: u64,
+    pub rows_kept: u64,
+    pub rows_dropped: DropCounts,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<ChunkReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialogues: Option<DialogueReport>,
+    pub notes: Vec<String>,
+    pub elapsed_seconds: f64,
+    pub exit_code: i32,
+    pub verdict: String,
+}
+
+impl Report {
+    pub fn new(command: &str) -> Report {
+        Report {
+            command: command.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            ..Report::default()
+        }
+    }
+
+    /// Chunks that failed for a reason of their own (a cell too long).
+    pub fn chunks_failed(&self) -> usize {
+        self.chunks.iter().filter(|c| c.status == "failed").count()
+    }
+
+    /// Set the elapsed time, exit code and the one-line verdict.
+    pub fn finish(&mut self, elapsed: Duration, exit_code: i32) {
+        self.elapsed_seconds = (elapsed.as_secs_f64() * 1000.0).round() / 1000.0;
+        self.exit_code = exit_code;
+        let failed = self.files_failed.len();
+        self.verdict = match (exit_code, failed) {
+            (0, _) => "ok".into(),
+            (3, n) if n > 0 => format!(
+                "finished with {n} failed file{}",
+                if n == 1 { "" } else { "s" }
+            ),
+            (3, _) => format!("finished with {} failed chunk(s)", self.chunks_failed()),
+            (code, _) => format!("failed (exit code {code})"),
+        };
+    }
+
+    /// The human summary (several lines, no trailing newline).
+    pub fn human(&self) -> String {
+        let mut s = Vec::new();
+        s.push(format!(
+            "files: {} found, {} processed, {} failed",
+            self.files_selected,
+            self.files_processed,
+            self.files_failed.len()
+        ));
+        if self.command != "dialogues" {
+            s.push(format!(
+                "rows: {} read, {} kept, {} dropped (missing content {}, system message {})",
+                self.rows_read,
+                self.rows_kept,
+                self.rows_dropped.missing + self.rows_dropped.system,
+                self.rows_dropped.missing,
+                self.rows_dropped.system
+            ));
+            let written: Vec<_> = self
+                .chunks
+                .iter()
+                .filter_map(|c| c.output.as_ref().filter(|_| c.status == "written"))
+                .collect();
+            let skipped = self
+                .chunks
+                .iter()
+                .filter(|c| c.status.starts_with("skipped"))
+                .count();
+            if !self.chunks.is_empty() {
+                s.push(format!(
+                    "chunks: {} written, {} skipped (--resume), {} failed",
+                    written.len(),
+                    skipped,
+                    self.chunks
+                        .iter()
+                        .filter(|c| c.status != "written" && !c.status.starts_with("skipped"))
+                        .count()
+                ));
+            }
+            for c in &self.chunks {
+                match (&c.output, c.status.as_str()) {
+                    (Some(p), "written") => s.push(format!("  {} ({} rows)", p.display(), c.rows)),
+                    _ if c.status.starts_with("skipped") => {}
+                    _ => s.push(format!(
+                        "  chunk {} (files {}..{}): {}",
+                        c.index,
+                        c.first_file,
+                        c.last_file,
+                        c.error.as_deref().unwrap_or(&c.status)
+                    )),
+                }
+            }
+        }
+        if let Some(d) = &self.dialogues {
+            s.push(format!(
+                "stage 2 rows: {} read, {} dropped missing, {} dropped duplicate",
+                d.rows_read, d.rows_dropped_missing, d.rows_dropped_duplicate
+            ));
+            s.push(format!(
+                "dialogues: {} (train {}, val {}); {} messages skipped",
+                d.dialogues, d.train, d.val, d.messages_skipped
+            ));
+            for o in &d.outputs {
+                s.push(format!("  {}", o.display()));
+            }
+        }
+        for f in &self.files_failed {
+            s.push(format!("failed: {}: {}", f.path.display(), f.reason));
+        }
+        s.push(format!("elapsed: {:.2}s", self.elapsed_seconds));
+        s.push(self.verdict.clone());
+        s.join("\n")
+    }
+
+    /// Write the JSON report atomically.
+    pub fn write_json(&self, path: &Path) -> Result<()> {
+        let json =
+            serde_json::to_string_pretty(self).map_err(|e| Error::output(path, e.to_string()))?;
+        let af = crate::write::AtomicFile::new(path);
+        std::fs::write(af.tmp_path(), json + "\n").map_err(|e| Error::io(path, e))?;
+        af.commit()
+    }
+}

@@ -1,0 +1,292 @@
+//! A column-aligned concatenation of sheets: the unit that is written as one
+//! stage-1 output (a chunk) and grouped as one stage-2 input (a file, or a
+//! chunk in `run`).
+//!
+//! Columns are the union of the sheets' headers in order of first
+//! appearance (pandas `concat(sort=False)`); a sheet adds its columns even
+//! when all its rows were dropped. Rows stay in memory up to a byte budget
+//! and then spill to an anonymous temporary file, so a chunk of 25 files of
+//! a million rows each costs a bounded amount of memory.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::read::Sheet;
+use crate::value::Value;
+
+/// Default in-memory budget before a table spills to disk.
+pub const DEFAULT_SPILL_BYTES: usize = 64 << 20;
+
+pub struct Table {
+    columns: Vec<String>,
+    index: HashMap<String, usize>,
+    mem: Vec<Vec<Value>>,
+    mem_bytes: usize,
+    budget: usize,
+    spill_dir: PathBuf,
+    spill: Option<BufWriter<File>>,
+    spilled_rows: u64,
+    rows: u64,
+}
+
+impl Table {
+    /// An empty table that spills into `spill_dir` past `budget` bytes.
+    pub fn new(spill_dir: &Path, budget: usize) -> Table {
+        Table {
+            columns: Vec::new(),
+            index: HashMap::new(),
+            mem: Vec::new(),
+            mem_bytes: 0,
+            budget,
+            spill_dir: spill_dir.to_path_buf(),
+            spill: None,
+            spilled_rows: 0,
+            rows: 0,
+        }
+    }
+
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    pub fn len(&self) -> u64 {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Position of a column, if any sheet had it.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// Append a sheet: its columns join the union, its rows are aligned.
+    pub fn push_sheet(&mut self, sheet: Sheet) -> Result<()> {
+        let map: Vec<usize> = sheet
+            .columns
+            .iter()
+            .map(|name| {
+                *self.index.entry(name.clone()).or_insert_with(|| {
+                    self.columns.push(name.clone());
+                    self.columns.len() - 1
+                })
+            })
+            .collect();
+        let identity = map.iter().enumerate().all(|(i, &m)| i == m);
+        for row in sheet.rows {
+            let row = if identity {
+                row
+            } else {
+                let width = row.iter().zip(&map).map(|(_, &m)| m + 1).max().unwrap_or(0);
+                let mut aligned = vec![Value::Empty; width];
+                for (v, &m) in row.into_iter().zip(&map) {
+                    aligned[m] = v;
+                }
+                aligned
+            };
+            self.push_row(row)
+                .map_err(|e| Error::io(&self.spill_dir, e))?;
+        }
+        Ok(())
+    }
+
+    fn push_row(&mut self, row: Vec<Value>) -> io::Result<()> {
+        self.rows += 1;
+        self.mem_bytes += row_bytes(&row);
+        self.mem.push(row);
+        if self.mem_bytes > self.budget {
+            self.spill_mem()?;
+        }
+        Ok(())
+    }
+
+    fn spill_mem(&mut self) -> io::Result<()> {
+        if self.spill.is_none() {
+            let f = tempfile::tempfile_in(&self.spill_dir)?;
+            self.spill = Some(BufWriter::with_capacity(1 << 20, f));
+        }
+        let w = self.spill.as_mut().expect("just set");
+        for row in self.mem.drain(..) {
+            encode_row(w, &row)?;
+            self.spilled_rows += 1;
+        }
+        self.mem_bytes = 0;
+        Ok(())
+    }
+
+    /// Visit every row in order (spilled rows first, then those in memory).
+    /// Can be called more than once.
+    pub fn for_each_row(&mut self, mut f: impl FnMut(&[Value]) -> Result<()>) -> Result<()> {
+        let dir = self.spill_dir.clone();
+        let ioe = |e: io::Error| Error::io(&dir, e);
+        if let Some(w) = self.spill.as_mut() {
+            w.flush().map_err(ioe)?;
+            let mut file = w.get_ref().try_clone().map_err(ioe)?;
+            file.seek(SeekFrom::Start(0)).map_err(ioe)?;
+            let mut r = BufReader::with_capacity(1 << 20, file);
+            let mut row = Vec::new();
+            for _ in 0..self.spilled_rows {
+                decode_row(&mut r, &mut row).map_err(ioe)?;
+                f(&row)?;
+            }
+            // Leave the shared file offset at the end for later appends.
+            w.get_ref()
+                .try_clone()
+                .and_then(|mut f| f.seek(SeekFrom::End(0)))
+                .map_err(ioe)?;
+        }
+        for row in &self.mem {
+            f(row)?;
+        }
+        Ok(())
+    }
+}
+
+fn row_bytes(row: &[Value]) -> usize {
+    24 + row.len() * std::mem::size_of::<Value>()
+        + row
+            .iter()
+            .map(|v| if let Value::Text(s) = v { s.len() } else { 0 })
+            .sum::<usize>()
+}
+
+fn encode_row(w: &mut impl Write, row: &[Value]) -> io::Result<()> {
+    w.write_all(&(row.len() as u32).to_le_bytes())?;
+    for v in row {
+        match v {
+            Value::Empty => w.write_all(&[0])?,
+            Value::Text(s) => {
+                w.write_all(&[1])?;
+                w.write_all(&(s.len() as u32).to_le_bytes())?;
+                w.write_all(s.as_bytes())?;
+            }
+            Value::Int(i) => {
+                w.write_all(&[2])?;
+                w.write_all(&i.to_le_bytes())?;
+            }
+            Value::Float(x) => {
+                w.write_all(&[3])?;
+                w.write_all(&x.to_le_bytes())?;
+            }
+            Value::Bool(b) => w.write_all(&[4, *b as u8])?,
+            Value::DateTime(x) => {
+                w.write_all(&[5])?;
+                w.write_all(&x.to_le_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn decode_row(r: &mut impl Read, row: &mut Vec<Value>) -> io::Result<()> {
+    let mut b4 = [0u8; 4];
+    let mut b8 = [0u8; 8];
+    r.read_exact(&mut b4)?;
+    let n = u32::from_le_bytes(b4) as usize;
+    row.clear();
+    for _ in 0..n {
+        let mut tag = [0u8; 1];
+        r.read_exact(&mut tag)?;
+        row.push(match tag[0] {
+            0 => Value::Empty,
+            1 => {
+                r.read_exact(&mut b4)?;
+                let mut s = vec![0u8; u32::from_le_bytes(b4) as usize];
+                r.read_exact(&mut s)?;
+                let s = String::from_utf8(s)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                Value::Text(s.into_boxed_str())
+            }
+            2 => {
+                r.read_exact(&mut b8)?;
+                Value::Int(i64::from_le_bytes(b8))
+            }
+            3 => {
+                r.read_exact(&mut b8)?;
+                Value::Float(f64::from_le_bytes(b8))
+            }
+            4 => {
+                r.read_exact(&mut tag)?;
+                Value::Bool(tag[0] != 0)
+            }
+            5 => {
+                r.read_exact(&mut b8)?;
+                Value::DateTime(f64::from_le_bytes(b8))
+            }
+            t => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bad spool tag {t}"),
+                ))
+            }
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet(cols: &[&str], rows: Vec<Vec<Value>>) -> Sheet {
+        Sheet {
+            name: "s".into(),
+            columns: cols.iter().map(|s| s.to_string()).collect(),
+            rows,
+            ..Sheet::default()
+        }
+    }
+
+    #[test]
+    fn columns_union_in_order_of_first_appearance_and_spill_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        // A tiny budget forces every row through the spill file.
+        let mut t = Table::new(dir.path(), 1);
+        t.push_sheet(sheet(
+            &["a", "b"],
+            vec![vec![Value::Int(1), Value::text("x")]],
+        ))
+        .unwrap();
+        t.push_sheet(sheet(&["c", "a"], vec![])).unwrap();
+        t.push_sheet(sheet(
+            &["b", "a"],
+            vec![vec![Value::text("y"), Value::Float(2.5)]],
+        ))
+        .unwrap();
+        t.push_sheet(sheet(
+            &["d"],
+            vec![vec![Value::Bool(true)], vec![Value::DateTime(45000.5)]],
+        ))
+        .unwrap();
+        assert_eq!(t.columns(), ["a", "b", "c", "d"]);
+        let mut got = Vec::new();
+        t.for_each_row(|r| {
+            got.push(r.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        let e = Value::Empty;
+        assert_eq!(
+            got,
+            vec![
+                vec![Value::Int(1), Value::text("x")],
+                vec![Value::Float(2.5), Value::text("y")],
+                vec![e.clone(), e.clone(), e.clone(), Value::Bool(true)],
+                vec![e.clone(), e.clone(), e, Value::DateTime(45000.5)],
+            ]
+        );
+        // A second pass sees the same rows.
+        let mut n = 0;
+        t.for_each_row(|_| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 4);
+    }
+}

@@ -1,0 +1,364 @@
+//! One cell value as pandas sees it, and the text renderings the reference
+//! workflow makes of it (Python `repr` of floats, `str` of ints).
+//!
+//! Every reader produces `Value`s and every writer consumes them, so the
+//! typing rules of SPEC "Inputs" live in exactly one place.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+
+/// pandas 3.1.1's default missing-value strings (`STR_NA_VALUES`): a text
+/// cell equal to one of these (exact match, no stripping) is missing.
+pub const NA_STRINGS: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+/// True when `s` is one of pandas' default NA strings.
+pub fn is_na_string(s: &str) -> bool {
+    // Every NA string is at most 8 bytes: reject long text without a scan.
+    s.len() <= 8 && NA_STRINGS.contains(&s)
+}
+
+/// A typed cell. 24 bytes: text is boxed so rows stay compact.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Missing: empty cell, error cell, uncached formula, or an NA string.
+    Empty,
+    Text(Box<str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// An Excel serial date-time (1900 system; 1904 inputs are converted).
+    DateTime(f64),
+}
+
+impl Value {
+    pub fn text(s: &str) -> Value {
+        if is_na_string(s) {
+            Value::Empty
+        } else {
+            Value::Text(s.into())
+        }
+    }
+
+    /// A float as pandas keeps an xlsx numeric cell: integral -> int.
+    pub fn number(x: f64) -> Value {
+        if x.is_nan() {
+            Value::Empty
+        } else if x.fract() == 0.0 && x.abs() < 9.223_372_036_854_776e18 {
+            Value::Int(x as i64)
+        } else {
+            Value::Float(x)
+        }
+    }
+
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Value::Empty)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The numeric value under Python equality (`True == 1`, `12 == 12.0`).
+    fn as_number(&self) -> Option<f64> {
+        match *self {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(f) => Some(f),
+            Value::Bool(b) => Some(if b { 1.0 } else { 0.0 }),
+            _ => None,
+        }
+    }
+
+    /// Python `==` between two cell values: numbers (and booleans) compare
+    /// by value, everything else by type and content.
+    pub fn py_eq(&self, other: &Value) -> bool {
+        match (self.as_number(), other.as_number()) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self == other,
+            _ => false,
+        }
+    }
+
+    /// The reference's `to_text` (workflow.py D10): str unchanged, bool ->
+    /// `True`/`False`, integral numbers without a fraction, other floats as
+    /// Python's shortest `repr`, date-times as `str(datetime)`.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Empty => String::new(),
+            Value::Text(s) => s.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => {
+                if f.fract() == 0.0 && f.is_finite() {
+                    format!("{f:.0}")
+                } else {
+                    py_float_repr(*f)
+                }
+            }
+            Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+            Value::DateTime(serial) => DateTimeParts::from_serial(*serial).to_python_str(),
+        }
+    }
+
+    /// A grouping key: one class per kind so that the sort order is
+    /// numbers (by value) < date-times < text (by code point).
+    pub fn key(&self) -> Key {
+        match self {
+            Value::Text(s) => Key::Text(s.clone()),
+            Value::DateTime(d) => Key::DateTime(OrdF64(*d)),
+            Value::Empty => Key::Text("".into()),
+            other => Key::Number(OrdF64(other.as_number().unwrap_or(f64::NAN))),
+        }
+    }
+}
+
+/// A total order on f64 (keys are never NaN: missing values never group).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrdF64(pub f64);
+impl Eq for OrdF64 {}
+impl PartialOrd for OrdF64 {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for OrdF64 {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+impl std::hash::Hash for OrdF64 {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        // -0.0 == 0.0 under Python equality: hash them alike.
+        let v = if self.0 == 0.0 { 0.0f64 } else { self.0 };
+        v.to_bits().hash(h)
+    }
+}
+
+/// Grouping / de-duplication key of one value (Python equality classes).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    Number(OrdF64),
+    DateTime(OrdF64),
+    Text(Box<str>),
+}
+
+/// Python's `repr(float)`: the shortest digits that round-trip, in fixed
+/// notation when the decimal exponent is in -4..16, else `1e-05` / `1e+16`.
+pub fn py_float_repr(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: "1.2345e-5".
+    let sci = format!("{x:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
+    let exp: i32 = exp.parse().expect("exponent is an integer");
+    let (neg, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let decpt = exp + 1; // position of the decimal point after the first digit
+    let mut out = String::with_capacity(24);
+    if neg {
+        out.push('-');
+    }
+    if (-3..=16).contains(&decpt) {
+        if decpt <= 0 {
+            out.push_str("0.");
+            for _ in 0..(-decpt) {
+                out.push('0');
+            }
+            out.push_str(&digits);
+        } else if (decpt as usize) >= digits.len() {
+            out.push_str(&digits);
+            for _ in 0..(decpt as usize - digits.len()) {
+                out.push('0');
+            }
+            out.push_str(".0");
+        } else {
+            out.push_str(&digits[..decpt as usize]);
+            out.push('.');
+            out.push_str(&digits[decpt as usize..]);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+    out
+}
+
+/// A calendar date-time split from an Excel serial, rounded to the
+/// microsecond as Python's `timedelta(days=x)` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTimeParts {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub micro: u32,
+}
+
+impl DateTimeParts {
+    /// An Excel serial (1900 system) as openpyxl's `from_excel` turns it
+    /// into a datetime: whole days, plus the fraction rounded (half to
+    /// even) to the millisecond; serials below 60 shifted by one day for
+    /// Excel's 1900 leap-year bug.
+    pub fn from_serial(serial: f64) -> DateTimeParts {
+        let mut day = serial.floor();
+        let fraction = serial - day;
+        let ms = (fraction * 86_400_000.0).round_ties_even() as i64;
+        if serial > 0.0 && serial < 60.0 {
+            day += 1.0;
+        }
+        let total_ms = day as i64 * 86_400_000 + ms;
+        let days = total_ms.div_euclid(86_400_000);
+        let rem = total_ms.rem_euclid(86_400_000);
+        // 1899-12-30 is day -25569 relative to 1970-01-01.
+        let (year, month, day) = civil_from_days(days - 25_569);
+        DateTimeParts {
+            year,
+            month,
+            day,
+            hour: (rem / 3_600_000) as u32,
+            minute: (rem / 60_000 % 60) as u32,
+            second: (rem / 1000 % 60) as u32,
+            micro: (rem % 1000) as u32 * 1000,
+        }
+    }
+
+    /// The Excel serial of a calendar date-time (inverse of `from_serial`).
+    pub fn to_serial(&self) -> f64 {
+        let days = days_from_civil(self.year, self.month, self.day) + 25_569;
+        let secs = self.hour as f64 * 3600.0 + self.minute as f64 * 60.0 + self.second as f64;
+        let serial = days as f64 + (secs + self.micro as f64 / 1e6) / 86_400.0;
+        if serial < 61.0 {
+            serial - 1.0
+        } else {
+            serial
+        }
+    }
+
+    /// `str(datetime)`: `2023-05-01 09:30:00` or `2023-05-01 09:30:00.250000`.
+    pub fn to_python_str(&self) -> String {
+        let mut s = format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        );
+        if self.micro != 0 {
+            let _ = write!(s, ".{:06}", self.micro);
+        }
+        s
+    }
+
+    /// ISO form rounded to the millisecond, as the fixtures' cell dumps
+    /// write it: `2023-05-01T09:30:00` or `2023-05-01T09:30:00.250`.
+    pub fn to_iso_millis(&self) -> String {
+        let mut ms = (self.micro as f64 / 1000.0).round() as u32;
+        let mut p = *self;
+        if ms == 1000 {
+            p = DateTimeParts::from_serial(self.to_serial() + 1.0 / 86_400.0);
+            p.micro = 0;
+            ms = 0;
+        }
+        let mut s = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            p.year, p.month, p.day, p.hour, p.minute, p.second
+        );
+        if ms != 0 {
+            let _ = write!(s, ".{ms:03}");
+        }
+        s
+    }
+}
+
+/// Days since 1970-01-01 -> (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// (year, month, day) -> days since 1970-01-01.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_repr_matches_python() {
+        for (x, want) in [
+            (1.5, "1.5"),
+            (1e-05, "1e-05"),
+            (0.0001, "0.0001"),
+            (1e16, "1e+16"),
+            (1e15 + 0.5, "1000000000000000.5"),
+            (123456789.125, "123456789.125"),
+            (-2.5e-7, "-2.5e-07"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1.0, "1.0"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+        ] {
+            assert_eq!(py_float_repr(x), want, "{x}");
+        }
+    }
+
+    #[test]
+    fn to_text_follows_d10() {
+        assert_eq!(Value::Float(1003.0).to_text(), "1003");
+        assert_eq!(Value::Float(1.5).to_text(), "1.5");
+        assert_eq!(Value::Int(0).to_text(), "0");
+        assert_eq!(Value::Bool(true).to_text(), "True");
+    }
+
+    #[test]
+    fn serial_dates_round_trip() {
+        // 2023-04-10 04:29:32 is serial 45026.18717592593
+        let p = DateTimeParts::from_serial(45026.18717592593);
+        assert_eq!(p.to_iso_millis(), "2023-04-10T04:29:32");
+        assert_eq!(p.to_python_str(), "2023-04-10 04:29:32");
+        let back = DateTimeParts::from_serial(p.to_serial());
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn python_equality_classes() {
+        assert!(Value::Int(12).py_eq(&Value::Float(12.0)));
+        assert!(!Value::Int(12).py_eq(&Value::text("12")));
+        assert_eq!(Value::Int(12).key(), Value::Float(12.0).key());
+        assert!(Value::Int(1_000_000).key() < Value::text("0012").key());
+        assert!(Value::text("NA").is_missing());
+    }
+}
