@@ -1,7 +1,73 @@
-//! `sheetsift run`.
+//! `sheetsift run`: stage 1 and stage 2 in one pass. Each chunk's table
+//! goes straight to grouping, as the documented stage 2 would read the
+//! chunk's xlsx, so the output equals `extract` then `dialogues` on its
+//! outputs (the unit of grouping and de-duplication is the chunk).
+
+use std::time::Instant;
+
+use crate::cmd::dialogues::{finish_stage2, required_columns};
+use crate::cmd::extract::{chunk_output, ensure_dir, stage1, write_table};
 use crate::config::Config;
+use crate::dialogue::{group, Corpus};
 use crate::error::Result;
-use crate::report::Report;
-pub fn run(_cfg: &Config) -> Result<Report> {
-    todo!()
+use crate::report::{ChunkReport, Report};
+use crate::write::TableFormat;
+
+/// `sheetsift run`.
+pub fn run(cfg: &Config) -> Result<Report> {
+    let started = Instant::now();
+    let mut report = Report::new("run");
+    ensure_dir(&cfg.out)?;
+    if let Some(dir) = &cfg.keep_clean {
+        ensure_dir(dir)?;
+    }
+    let mut corpus = Corpus::default();
+    // The xlsx cell limit only matters when the clean tables are kept as
+    // xlsx; extract would not write such a chunk, so neither is it grouped.
+    let check_limit = cfg.keep_clean.is_some() && cfg.table_format == TableFormat::Xlsx;
+    stage1(
+        cfg,
+        &mut report,
+        check_limit,
+        |_| false,
+        |mut ct, report, progress| {
+            let mut entry = ChunkReport {
+                index: ct.chunk.index,
+                first_file: ct.chunk.first(),
+                last_file: ct.chunk.last(),
+                status: "grouped".into(),
+                output: None,
+                rows: ct.table.len(),
+                error: None,
+            };
+            if ct.files_ok == 0 {
+                entry.status = "no readable file".into();
+                progress.println(&format!(
+                    "error: chunk {}: no readable file",
+                    ct.chunk.index
+                ));
+            } else if let Some(err) = ct.error.take() {
+                entry.status = "failed".into();
+                entry.error = Some(err);
+            } else {
+                if let Some(dir) = &cfg.keep_clean {
+                    let dest = chunk_output(dir, &ct.chunk, &cfg.prefix, cfg.table_format);
+                    write_table(
+                        &mut ct.table,
+                        &dest,
+                        cfg.table_format,
+                        cfg.compression_level,
+                    )?;
+                    entry.status = "written".into();
+                    entry.output = Some(dest);
+                }
+                if let Some(cols) = required_columns(&ct.table, &cfg.read) {
+                    corpus.push(group(&mut ct.table, cols)?, &cfg.agent_value);
+                }
+            }
+            report.chunks.push(entry);
+            Ok(())
+        },
+    )?;
+    finish_stage2(cfg, corpus, report, started)
 }

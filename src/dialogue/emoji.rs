@@ -1,0 +1,197 @@
+//! Emoji removal identical to Python `emoji.replace_emoji(s, '')` of emoji
+//! 2.16.0 (workflow.py D14).
+//!
+//! This is a literal port of `emoji.tokenizer.tokenize` with
+//! `keep_zwj=False`, because its quirks decide output bytes: the trie walk
+//! is greedy and never backtracks (a walk that ends on a non-emoji node
+//! matches nothing, so the first char stays as text); a ZWJ right after a
+//! matched emoji is marked "ignored" and the cursor re-scans from the
+//! emoji, so emoji+ZWJ+emoji chains vanish whole (RGI or not); U+FE0E and
+//! U+FE0F never survive; and pending tokens are flushed only when a char
+//! outside the trie arrives, which limits what the ZWJ rule can see.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Every key of `EMOJI_DATA`, one sequence a line as hex code points.
+const SEQUENCES: &str = include_str!("emoji-2.16.0-sequences.txt");
+
+const ZWJ: char = '\u{200D}';
+
+struct Trie {
+    /// (node, char) -> child node. Node 0 is the root.
+    edges: HashMap<(u32, char), u32>,
+    /// Whether the path to a node is an emoji (`'data' in sub_tree`).
+    terminal: Vec<bool>,
+    /// Sequences whose status is `component` (skin tones, hair styles).
+    components: Vec<Vec<char>>,
+    /// Every sequence, for `chars in EMOJI_DATA`.
+    all: std::collections::HashSet<Vec<char>>,
+}
+
+fn trie() -> &'static Trie {
+    static TRIE: OnceLock<Trie> = OnceLock::new();
+    TRIE.get_or_init(|| {
+        let mut t = Trie {
+            edges: HashMap::new(),
+            terminal: vec![false],
+            components: Vec::new(),
+            all: Default::default(),
+        };
+        for line in SEQUENCES
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let seq: Vec<char> = line
+                .split_whitespace()
+                .map(|h| {
+                    char::from_u32(u32::from_str_radix(h, 16).expect("hex code point"))
+                        .expect("valid char")
+                })
+                .collect();
+            let mut node = 0u32;
+            for &ch in &seq {
+                let next = t.terminal.len() as u32;
+                node = *t.edges.entry((node, ch)).or_insert_with(|| next);
+                if node == next {
+                    t.terminal.push(false);
+                }
+            }
+            t.terminal[node as usize] = true;
+            if seq.len() == 1 && matches!(seq[0] as u32, 0x1F3FB..=0x1F3FF | 0x1F9B0..=0x1F9B3) {
+                t.components.push(seq.clone());
+            }
+            t.all.insert(seq);
+        }
+        t
+    })
+}
+
+impl Trie {
+    fn child(&self, node: u32, ch: char) -> Option<u32> {
+        self.edges.get(&(node, ch)).copied()
+    }
+    fn in_root(&self, ch: char) -> bool {
+        self.edges.contains_key(&(0, ch))
+    }
+}
+
+/// A token: `start..end` of the input, and whether it is an emoji match.
+#[derive(Clone, Copy)]
+struct Token {
+    start: usize,
+    end: usize,
+    emoji: bool,
+}
+
+/// `emoji.replace_emoji(s, '')`.
+pub fn remove_emoji(s: &str) -> String {
+    let t = trie();
+    // Fast path: nothing that can start an emoji, nor a variation selector.
+    if !s
+        .chars()
+        .any(|c| t.in_root(c) || c == '\u{FE0E}' || c == '\u{FE0F}')
+    {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    let mut out = String::with_capacity(s.len());
+    let mut result: Vec<Token> = Vec::new();
+    let mut ignore = vec![false; n];
+    let flush = |result: &mut Vec<Token>, out: &mut String| {
+        for tok in result.drain(..) {
+            if !tok.emoji {
+                out.extend(&chars[tok.start..tok.end]);
+            }
+        }
+    };
+    let mut i = 0usize;
+    while i < n {
+        let mut consumed = false;
+        let ch = chars[i];
+        if ignore[i] {
+            i += 1;
+            continue;
+        } else if let Some(mut node) = t.child(0, ch) {
+            let mut j = i + 1;
+            while j < n {
+                let Some(next) = t.child(node, chars[j]) else {
+                    break;
+                };
+                if ignore[j] {
+                    break;
+                }
+                node = next;
+                j += 1;
+            }
+            if t.terminal[node as usize] {
+                result.push(Token {
+                    start: i,
+                    end: j,
+                    emoji: true,
+                });
+                i = j - 1;
+                consumed = true;
+            }
+        } else if ch == ZWJ
+            && result
+                .last()
+                .is_some_and(|last| t.all.contains(&chars[last.start..last.end]))
+            && i > 0
+            && t.in_root(chars[i - 1])
+        {
+            ignore[i] = true;
+            let last = *result.last().expect("checked above");
+            let last_chars = &chars[last.start..last.end];
+            if t.components.iter().any(|c| c.as_slice() == last_chars) {
+                // It could be ZWJ+EMOJI+COMPONENT or ZWJ+COMPONENT.
+                let back: usize = result
+                    .iter()
+                    .rev()
+                    .take(2)
+                    .map(|tok| tok.end - tok.start)
+                    .sum();
+                i -= back;
+                if chars[i] == ZWJ {
+                    i += 1;
+                    result.pop();
+                } else {
+                    let keep = result.len().saturating_sub(2);
+                    result.truncate(keep);
+                }
+            } else {
+                i -= last.end - last.start;
+                result.pop();
+            }
+            continue;
+        } else if !result.is_empty() {
+            flush(&mut result, &mut out);
+        }
+        if !consumed && ch != '\u{FE0E}' && ch != '\u{FE0F}' {
+            result.push(Token {
+                start: i,
+                end: i + 1,
+                emoji: false,
+            });
+        }
+        i += 1;
+    }
+    flush(&mut result, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_examples() {
+        assert_eq!(remove_emoji("你好😀"), "你好");
+        assert_eq!(remove_emoji("🇺😀🇸"), "🇺🇸");
+        assert_eq!(remove_emoji("🇺🇸"), "");
+        assert_eq!(remove_emoji("a\u{FE0F}b"), "ab");
+        assert_eq!(remove_emoji("plain text"), "plain text");
+        assert_eq!(trie().all.len(), 5244);
+    }
+}
