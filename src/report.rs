@@ -118,31 +118,28 @@ impl Report {
                 self.rows_dropped.missing,
                 self.rows_dropped.system
             ));
-            let written: Vec<_> = self
-                .chunks
-                .iter()
-                .filter_map(|c| c.output.as_ref().filter(|_| c.status == "written"))
-                .collect();
-            let skipped = self
-                .chunks
-                .iter()
-                .filter(|c| c.status.starts_with("skipped"))
-                .count();
             if !self.chunks.is_empty() {
-                s.push(format!(
-                    "chunks: {} written, {} skipped (--resume), {} failed",
-                    written.len(),
-                    skipped,
-                    self.chunks
-                        .iter()
-                        .filter(|c| c.status != "written" && !c.status.starts_with("skipped"))
-                        .count()
+                let count =
+                    |f: &dyn Fn(&str) -> bool| self.chunks.iter().filter(|c| f(&c.status)).count();
+                let mut parts = vec![format!("{} written", count(&|s| s == "written"))];
+                let grouped = count(&|s| s == "grouped");
+                if grouped > 0 {
+                    parts.push(format!("{grouped} grouped in memory"));
+                }
+                parts.push(format!(
+                    "{} skipped (--resume)",
+                    count(&|s| s.starts_with("skipped"))
                 ));
+                parts.push(format!(
+                    "{} failed",
+                    count(&|s| s == "failed" || s == "no readable file")
+                ));
+                s.push(format!("chunks: {}", parts.join(", ")));
             }
             for c in &self.chunks {
                 match (&c.output, c.status.as_str()) {
                     (Some(p), "written") => s.push(format!("  {} ({} rows)", p.display(), c.rows)),
-                    _ if c.status.starts_with("skipped") => {}
+                    _ if c.status.starts_with("skipped") || c.status == "grouped" => {}
                     _ => s.push(format!(
                         "  chunk {} (files {}..{}): {}",
                         c.index,

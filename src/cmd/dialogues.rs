@@ -49,7 +49,7 @@ fn one_file(
         table.push_sheet(sheet).map_err(fail)?;
     }
     let cols = required_columns(&table, opts).expect("usable sheets have every required column");
-    let g = group(&mut table, cols).map_err(fail)?;
+    let g = group(&mut table, cols, None).map_err(fail)?;
     let (rows_read, dropped_missing, dropped_duplicate) =
         (g.rows_read, g.dropped_missing, g.dropped_duplicate);
     Ok(FileDialogues {

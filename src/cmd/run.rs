@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::cmd::dialogues::{finish_stage2, required_columns};
 use crate::cmd::extract::{chunk_output, ensure_dir, stage1, write_table};
 use crate::config::Config;
+use crate::dialogue::group::reread_conversions;
 use crate::dialogue::{group, Corpus};
 use crate::error::Result;
 use crate::report::{ChunkReport, Report};
@@ -62,7 +63,11 @@ pub fn run(cfg: &Config) -> Result<Report> {
                     entry.output = Some(dest);
                 }
                 if let Some(cols) = required_columns(&ct.table, &cfg.read) {
-                    corpus.push(group(&mut ct.table, cols)?, &cfg.agent_value);
+                    let convert = reread_conversions(&mut ct.table)?;
+                    corpus.push(
+                        group(&mut ct.table, cols, convert.as_deref())?,
+                        &cfg.agent_value,
+                    );
                 }
             }
             report.chunks.push(entry);

@@ -19,16 +19,54 @@ use crate::progress::Progress;
 use crate::write::AtomicFile;
 
 const CUSTOMER: &[&str] = &[
-    "你好", "在吗", "请问这个还有货吗", "多少钱", "能便宜点吗", "什么时候发货", "快递到哪了", "我想退货",
-    "这个是正品吗", "尺码偏大还是偏小", "可以开发票吗", "已经付款了", "地址写错了能改吗", "怎么还没到",
-    "收到了，质量不错", "好的谢谢", "知道了", "麻烦快点", "我要投诉", "优惠券怎么用", "能不能包邮",
-    "订单号是20230412", "我是老客户了", "退款什么时候到账", "好的吧", "嗯嗯", "？？", "谢谢！",
+    "你好",
+    "在吗",
+    "请问这个还有货吗",
+    "多少钱",
+    "能便宜点吗",
+    "什么时候发货",
+    "快递到哪了",
+    "我想退货",
+    "这个是正品吗",
+    "尺码偏大还是偏小",
+    "可以开发票吗",
+    "已经付款了",
+    "地址写错了能改吗",
+    "怎么还没到",
+    "收到了，质量不错",
+    "好的谢谢",
+    "知道了",
+    "麻烦快点",
+    "我要投诉",
+    "优惠券怎么用",
+    "能不能包邮",
+    "订单号是20230412",
+    "我是老客户了",
+    "退款什么时候到账",
+    "好的吧",
+    "嗯嗯",
+    "？？",
+    "谢谢！",
 ];
 const AGENT: &[&str] = &[
-    "您好，很高兴为您服务", "亲，有货的哦", "这款现在活动价199元", "今天下单明天发货", "亲亲，这边帮您查一下",
-    "稍等，我问一下仓库", "正品保证，假一赔十", "尺码标准，按平时穿的选就可以", "可以的，下单备注一下",
-    "已经为您修改好了", "退款一般1-3个工作日到账", "满99包邮哦", "感谢您的支持", "还有什么可以帮您的吗",
-    "抱歉让您久等了", "好的，已为您登记", "这个是我们的专属优惠。", "收到～",
+    "您好，很高兴为您服务",
+    "亲，有货的哦",
+    "这款现在活动价199元",
+    "今天下单明天发货",
+    "亲亲，这边帮您查一下",
+    "稍等，我问一下仓库",
+    "正品保证，假一赔十",
+    "尺码标准，按平时穿的选就可以",
+    "可以的，下单备注一下",
+    "已经为您修改好了",
+    "退款一般1-3个工作日到账",
+    "满99包邮哦",
+    "感谢您的支持",
+    "还有什么可以帮您的吗",
+    "抱歉让您久等了",
+    "好的，已为您登记",
+    "这个是我们的专属优惠。",
+    "收到～",
 ];
 const EMOJI: &[&str] = &["😀", "👍", "🙏", "❤️", "🌹", "👨‍👩‍👧", "🇨🇳", "1️⃣", "👋🏻", "☺"];
 const SYSTEM: &[&str] = &[
@@ -40,7 +78,14 @@ const SYSTEM: &[&str] = &[
     "不支持此消息，请在手机上查看",
 ];
 const NA: &[&str] = &["NA", "null", "None", "nan", "#N/A", "", " ", "\t"];
-const HEADER: [&str; 6] = ["坐席id", "客户微信id", "是否客服", "消息内容", "发送时间", "消息id"];
+const HEADER: [&str; 6] = [
+    "坐席id",
+    "客户微信id",
+    "是否客服",
+    "消息内容",
+    "发送时间",
+    "消息id",
+];
 
 /// splitmix64: tiny, fast, and good enough for synthetic data.
 struct Rng(u64);
@@ -76,7 +121,9 @@ struct Row {
 
 fn customer_id(rng: &mut Rng) -> String {
     const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let s: String = (0..14).map(|_| ALPHA[rng.below(ALPHA.len() as u64) as usize] as char).collect();
+    let s: String = (0..14)
+        .map(|_| ALPHA[rng.below(ALPHA.len() as u64) as usize] as char)
+        .collect();
     format!("wxid_{s}")
 }
 
@@ -87,7 +134,9 @@ fn message(rng: &mut Rng, is_agent: bool) -> String {
     if rng.chance(15) {
         return rng.pick(NA).to_string();
     }
-    let mut s = rng.pick(if is_agent { AGENT } else { CUSTOMER }).to_string();
+    let mut s = rng
+        .pick(if is_agent { AGENT } else { CUSTOMER })
+        .to_string();
     if rng.chance(60) {
         s.push_str(rng.pick(EMOJI));
     }
@@ -115,7 +164,14 @@ fn file_rows(rng: &mut Rng, rows: usize, file_no: usize) -> Vec<Row> {
             }
             t += (5 + rng.below(300)) as f64 / 86_400.0;
             id += 1;
-            out.push(Row { agent: agent.clone(), customer: customer.clone(), is_agent, content: message(rng, is_agent), time: t, id });
+            out.push(Row {
+                agent: agent.clone(),
+                customer: customer.clone(),
+                is_agent,
+                content: message(rng, is_agent),
+                time: t,
+                id,
+            });
         }
     }
     out.sort_by(|a, b| a.time.total_cmp(&b.time));
@@ -158,11 +214,13 @@ fn write_xlsx(path: &Path, rows: &[Row]) -> Result<()> {
         let n = i as u32 + 1;
         ws.write_string(n, 0, &r.agent).map_err(err)?;
         ws.write_string(n, 1, &r.customer).map_err(err)?;
-        ws.write_string(n, 2, if r.is_agent { "是" } else { "否" }).map_err(err)?;
+        ws.write_string(n, 2, if r.is_agent { "是" } else { "否" })
+            .map_err(err)?;
         if !r.content.is_empty() {
             ws.write_string(n, 3, &r.content).map_err(err)?;
         }
-        ws.write_number_with_format(n, 4, r.time, &date).map_err(err)?;
+        ws.write_number_with_format(n, 4, r.time, &date)
+            .map_err(err)?;
         ws.write_number(n, 5, r.id as f64).map_err(err)?;
     }
     book.save(path).map_err(err)
@@ -174,8 +232,15 @@ fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
     w.write_record(HEADER).map_err(cerr)?;
     for r in rows {
         let time = crate::value::DateTimeParts::from_serial(r.time).to_python_str();
-        w.write_record([r.agent.as_str(), r.customer.as_str(), if r.is_agent { "是" } else { "否" }, r.content.as_str(), time.as_str(), r.id.to_string().as_str()])
-            .map_err(cerr)?;
+        w.write_record([
+            r.agent.as_str(),
+            r.customer.as_str(),
+            if r.is_agent { "是" } else { "否" },
+            r.content.as_str(),
+            time.as_str(),
+            r.id.to_string().as_str(),
+        ])
+        .map_err(cerr)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }
@@ -187,7 +252,8 @@ pub fn run(a: &SamplesArgs) -> Result<()> {
     progress.set_prefix("samples");
     for f in 0..a.files {
         crate::interrupt::check()?;
-        let mut rng = Rng(a.seed.wrapping_mul(0x1000_0000_01b3) ^ (f as u64).wrapping_mul(0x9e37_79b9));
+        let mut rng =
+            Rng(a.seed.wrapping_mul(0x1000_0000_01b3) ^ (f as u64).wrapping_mul(0x9e37_79b9));
         let rows = file_rows(&mut rng, a.rows, f);
         let ext = if a.csv { "csv" } else { "xlsx" };
         let dest = a.out.join(format!("chat_{:04}.{ext}", f + 1));
@@ -202,7 +268,12 @@ pub fn run(a: &SamplesArgs) -> Result<()> {
     }
     progress.finish();
     if !a.quiet {
-        eprintln!("wrote {} file(s) of {} rows to {}", a.files, a.rows, a.out.display());
+        eprintln!(
+            "wrote {} file(s) of {} rows to {}",
+            a.files,
+            a.rows,
+            a.out.display()
+        );
     }
     Ok(())
 }

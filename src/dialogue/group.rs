@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::error::Result;
+use crate::read::ColumnKinds;
 use crate::table::Table;
 use crate::value::{Key, Value};
 
@@ -24,13 +25,25 @@ pub struct Grouped {
     pub dropped_duplicate: u64,
 }
 
-/// Group a table. `cols` are positions in `table.columns()`.
-pub fn group(table: &mut Table, cols: Columns) -> Result<Grouped> {
+/// Group a table. `cols` are positions in `table.columns()`; `convert`
+/// marks columns whose text turns numeric on the way (see
+/// [`reread_conversions`]).
+pub fn group(table: &mut Table, cols: Columns, convert: Option<&[bool]>) -> Result<Grouped> {
     let width = table.columns().len();
     let mut g = Grouped::default();
     let mut seen: HashSet<Vec<Key>> = HashSet::new();
     let mut groups: BTreeMap<(Key, Key), Vec<(Value, Value)>> = BTreeMap::new();
+    let mut converted: Vec<Value> = Vec::new();
     table.for_each_row(|row| {
+        let row = match convert {
+            Some(c) => {
+                converted.clear();
+                converted.extend_from_slice(row);
+                ColumnKinds::convert_row(c, &mut converted);
+                &converted[..]
+            }
+            None => row,
+        };
         g.rows_read += 1;
         if row.len() < width || row.iter().any(Value::is_missing) {
             g.dropped_missing += 1;
@@ -49,6 +62,18 @@ pub fn group(table: &mut Table, cols: Columns) -> Result<Grouped> {
     })?;
     g.dialogues = groups.into_values().collect();
     Ok(g)
+}
+
+/// The column conversions pandas would apply when stage 2 re-reads this
+/// table from the one-sheet xlsx stage 1 writes (`run` groups the table
+/// directly, and must see what `dialogues` would read).
+pub fn reread_conversions(table: &mut Table) -> Result<Option<Vec<bool>>> {
+    let mut kinds = ColumnKinds::default();
+    table.for_each_row(|row| {
+        kinds.observe(row);
+        Ok(())
+    })?;
+    Ok(kinds.conversions())
 }
 
 #[cfg(test)]
@@ -83,7 +108,7 @@ mod tests {
             ..Sheet::default()
         })
         .unwrap();
-        let g = group(&mut t, [0, 1, 2, 3]).unwrap();
+        let g = group(&mut t, [0, 1, 2, 3], None).unwrap();
         assert_eq!(
             (g.rows_read, g.dropped_missing, g.dropped_duplicate),
             (7, 1, 1)

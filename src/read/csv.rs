@@ -102,7 +102,7 @@ pub(super) fn read(
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut records = rdr.records();
-    let mut b = c.sheet("csv");
+    let mut b = c.sheet_with("csv", false);
     let header = match records.next() {
         Some(r) => r.map_err(|e| FileErrorKind::Csv(e.to_string()))?,
         None => {
@@ -157,7 +157,9 @@ pub(super) fn read(
     Ok(())
 }
 
-/// pandas' inference for one column of raw fields (`None` = NA).
+/// pandas' inference for one column of raw fields (`None` = NA): all
+/// integers -> ints (floats when a value is missing), all numeric -> floats,
+/// all `True`/`False` -> booleans, else text.
 fn type_column(col: Vec<Option<String>>) -> Vec<Value> {
     let present = || col.iter().flatten();
     let any_na = col.iter().any(Option::is_none);
@@ -204,32 +206,19 @@ fn type_column(col: Vec<Option<String>>) -> Vec<Value> {
         .collect()
 }
 
-fn trim_ws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
-}
-
-/// pandas' integer parsing: optional sign, ASCII digits, surrounding
-/// blanks allowed.
 fn parse_int(s: &str) -> Option<i64> {
-    let t = trim_ws(s);
-    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    match super::parse_numeric(s)? {
+        Value::Int(i) if !s.contains(['.', 'e', 'E']) => Some(i),
+        _ => None,
     }
-    t.parse::<i64>().ok()
 }
 
 fn parse_float(s: &str) -> Option<f64> {
-    let t = trim_ws(s);
-    if t.is_empty() || t.bytes().any(|b| b == b'_') {
-        return None;
+    match super::parse_numeric(s)? {
+        Value::Int(i) => Some(i as f64),
+        Value::Float(f) => Some(f),
+        _ => None,
     }
-    let lower = t.to_ascii_lowercase();
-    let body = lower.trim_start_matches(['+', '-']);
-    if body.starts_with("nan") {
-        return None;
-    }
-    t.parse::<f64>().ok()
 }
 
 fn parse_bool(s: &str) -> Option<bool> {

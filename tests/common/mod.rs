@@ -1,0 +1,340 @@
+//! The integration-test harness: runs the real `sheetsift` binary in a
+//! temporary directory, and on failure prints the command, the directory
+//! listing, stdout and stderr (as ripgrep's and fd's harnesses do).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A temporary working directory for one test.
+pub struct Dir {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    pub fn new() -> Dir {
+        Dir {
+            tmp: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.tmp.path().join(p)
+    }
+
+    /// Copy a tree from the repository's tests/ into this directory.
+    pub fn copy_from_tests(&self, from: &str, to: &str) -> PathBuf {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join(from);
+        let dst = self.join(to);
+        copy_tree(&src, &dst);
+        dst
+    }
+
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// `sheetsift ARGS` run with this directory as the working directory.
+    pub fn cmd(&self, args: &[&str]) -> Cmd {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sheetsift"));
+        c.args(args).current_dir(self.path());
+        Cmd {
+            cmd: c,
+            dir: self.path().to_path_buf(),
+            timeout: Duration::from_secs(300),
+        }
+    }
+
+    /// Every file below this directory, relative, sorted.
+    pub fn listing(&self) -> Vec<String> {
+        let mut v: Vec<String> = walk(self.path())
+            .into_iter()
+            .map(|p| p.strip_prefix(self.path()).unwrap().display().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+pub fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap_or_else(|e| panic!("{}: {e}", src.display())) {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+            let mut perm = std::fs::metadata(&to).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perm.set_readonly(false);
+            std::fs::set_permissions(&to, perm).unwrap();
+        }
+    }
+}
+
+/// A command about to run.
+pub struct Cmd {
+    pub cmd: Command,
+    dir: PathBuf,
+    timeout: Duration,
+}
+
+/// What a run produced.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub description: String,
+}
+
+impl Cmd {
+    pub fn env(mut self, k: &str, v: &str) -> Cmd {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn timeout(mut self, d: Duration) -> Cmd {
+        self.timeout = d;
+        self
+    }
+
+    /// Run to completion (killed after the timeout, which fails the test).
+    pub fn run(mut self) -> Run {
+        use std::process::Stdio;
+        let description = format!("{:?}", self.cmd);
+        let mut child = self
+            .cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sheetsift");
+        let started = Instant::now();
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if started.elapsed() > self.timeout {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "TIMEOUT after {:?}: {description}\nstderr:\n{}",
+                    self.timeout,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let out: Output = child.wait_with_output().unwrap();
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            description,
+        };
+        assert!(
+            !run.stderr.contains("panicked at") && !run.stderr.contains("internal error"),
+            "a panic reached the user:\n{}",
+            run.report(&self.dir)
+        );
+        run
+    }
+
+    /// Run and assert the exit code.
+    pub fn expect_code(self, code: i32) -> Run {
+        let dir = self.dir.clone();
+        let r = self.run();
+        if r.code != code {
+            panic!(
+                "expected exit code {code}, got {}\n{}",
+                r.code,
+                r.report(&dir)
+            );
+        }
+        r
+    }
+}
+
+impl Run {
+    pub fn report(&self, dir: &Path) -> String {
+        let listing: Vec<String> = walk(dir)
+            .iter()
+            .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
+            .collect();
+        format!(
+            "command: {}\ncwd: {}\nexit code: {}\nfiles:\n  {}\nstdout:\n{}\nstderr:\n{}",
+            self.description,
+            dir.display(),
+            self.code,
+            listing.join("\n  "),
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// Assert two files are byte-identical, showing the first differing line.
+pub fn assert_same_bytes(got: &Path, want: &Path) {
+    let g = std::fs::read(got).unwrap_or_else(|e| panic!("{}: {e}", got.display()));
+    let w = std::fs::read(want).unwrap_or_else(|e| panic!("{}: {e}", want.display()));
+    if g != w {
+        let gs = String::from_utf8_lossy(&g);
+        let ws = String::from_utf8_lossy(&w);
+        let line = gs
+            .lines()
+            .zip(ws.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(gs.lines().count().min(ws.lines().count()));
+        panic!(
+            "{} differs from {} at line {}:\n got: {:?}\nwant: {:?}",
+            got.display(),
+            want.display(),
+            line + 1,
+            gs.lines().nth(line),
+            ws.lines().nth(line)
+        );
+    }
+}
+
+/// The four corpus files of a dialogues output, relative to its root.
+pub const CORPUS: [&str; 4] = [
+    "std/train.txt",
+    "std/val.txt",
+    "mmi/train.txt",
+    "mmi/val.txt",
+];
+
+pub fn assert_same_corpus(got: &Path, want: &Path) {
+    for f in CORPUS {
+        assert_same_bytes(&got.join(f), &want.join(f));
+    }
+}
+
+/// A typed dump of an xlsx (all sheets' data rows concatenated, header
+/// once), in the token format of the reference's `dump_cells.py`, read
+/// with calamine: an independent reader of what sheetsift wrote.
+pub fn dump_xlsx(path: &Path) -> Vec<Vec<String>> {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        let width = range.width();
+        for (i, row) in range.rows().enumerate() {
+            if i == 0 && !out.is_empty() {
+                continue; // the header repeats on overflow sheets
+            }
+            let mut r: Vec<String> = row.iter().map(|c| token(c)).collect();
+            r.resize(width, String::new());
+            out.push(r);
+        }
+        fn token(c: &Data) -> String {
+            match c {
+                Data::Empty => String::new(),
+                Data::String(s) => format!("s:{}", escape(s)),
+                Data::Int(i) => format!("n:{i}"),
+                Data::Float(f) => {
+                    if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                        format!("n:{}", *f as i64)
+                    } else {
+                        format!("n:{}", sheetsift::value::py_float_repr(*f))
+                    }
+                }
+                Data::Bool(b) => if *b { "b:TRUE" } else { "b:FALSE" }.into(),
+                Data::DateTime(d) => {
+                    let (y, mo, da, h, mi, s, ms) = d.to_ymd_hms_milli();
+                    let mut t = format!("d:{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}");
+                    if ms != 0 {
+                        t.push_str(&format!(".{ms:03}"));
+                    }
+                    t
+                }
+                other => format!("?:{other:?}"),
+            }
+        }
+    }
+    out
+}
+
+/// `dump_cells.py`'s text escaping.
+pub fn escape(s: &str) -> String {
+    let mut o = String::new();
+    for ch in s.chars() {
+        match ch {
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                o.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Rows of a `.cells.csv` dump.
+pub fn read_cells_csv(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .unwrap();
+    r.records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// Assert an xlsx output holds exactly the cells of a dump, cell for cell.
+pub fn assert_cells(xlsx: &Path, cells_csv: &Path) {
+    let got = dump_xlsx(xlsx);
+    let want = read_cells_csv(cells_csv);
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{}: row count differs from {}",
+        xlsx.display(),
+        cells_csv.display()
+    );
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(
+            g,
+            w,
+            "{}: row {} differs from {}",
+            xlsx.display(),
+            i + 1,
+            cells_csv.display()
+        );
+    }
+}
+
+/// The JSON report of a run.
+pub fn report_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
