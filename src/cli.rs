@@ -135,7 +135,7 @@ pub struct Stage1Args {
 pub struct Stage2Args {
     /// Validation set: a dialogue count when >= 1, a fraction when below 1.
     /// Default: 10000.
-    #[arg(long, value_name = "V")]
+    #[arg(long, value_name = "V", allow_negative_numbers = true)]
     pub val_size: Option<f64>,
 
     /// Seed of the train/val shuffle (numpy RandomState). Default: 1.
