@@ -124,7 +124,7 @@ pub struct Stage1Args {
     #[arg(long)]
     pub resume: bool,
 
-    /// Deflate level of the xlsx zip container, 0-9. Default: 1 (fastest;
+    /// Deflate level of the xlsx zip container, 1-9. Default: 1 (fastest;
     /// level 6 saves about 15% of the size at 2x the write time).
     #[arg(long, value_name = "N")]
     pub compression_level: Option<u8>,

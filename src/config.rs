@@ -234,8 +234,8 @@ impl Config {
             .compression_level
             .or(file.extract.compression_level)
             .unwrap_or(1);
-        if compression_level > 9 {
-            return Err(Error::Usage("--compression-level takes 0 to 9".into()));
+        if !(1..=9).contains(&compression_level) {
+            return Err(Error::Usage("--compression-level takes 1 to 9".into()));
         }
         let val_size = s2.val_size.or(file.dialogues.val_size).unwrap_or(10_000.0);
         if !val_size.is_finite() {

@@ -56,6 +56,8 @@ pub enum FileErrorKind {
     Csv(String),
     #[error("internal error while reading (please report): {0}")]
     Panic(String),
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// One input file's failure: `PATH: reason`.

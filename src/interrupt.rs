@@ -1,10 +1,14 @@
 //! SIGINT / SIGTERM: the first one sets a flag that the stages poll between
-//! files and every few thousand rows, so they stop promptly, drop their
-//! temporary files and exit 130 / 143. A second signal ends the process at
-//! once.
+//! files and every few thousand rows (readers included), so they stop
+//! promptly and exit 130 / 143. Every temporary output registers here while
+//! it is being written; [`remove_temporaries`] deletes those still open, so
+//! the process can exit without waiting for a writer in the middle of a
+//! long zip compression. A second signal ends the process at once.
 
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -42,5 +46,39 @@ pub fn check() -> Result<()> {
             name: "SIGINT",
             code: exit::SIGINT,
         }),
+    }
+}
+
+/// Whether a signal arrived (cheap; for hot loops).
+pub fn requested() -> bool {
+    flag().load(Ordering::Relaxed) != 0
+}
+
+fn temporaries() -> &'static Mutex<HashSet<PathBuf>> {
+    static TEMPS: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    TEMPS.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+/// A temporary output now being written.
+pub fn register_temporary(p: &Path) {
+    if let Ok(mut t) = temporaries().lock() {
+        t.insert(p.to_path_buf());
+    }
+}
+
+/// A temporary output renamed into place or removed.
+pub fn unregister_temporary(p: &Path) {
+    if let Ok(mut t) = temporaries().lock() {
+        t.remove(p);
+    }
+}
+
+/// Delete every temporary output still registered (before exiting on an
+/// error or a signal while other threads may still be writing).
+pub fn remove_temporaries() {
+    if let Ok(mut t) = temporaries().lock() {
+        for p in t.drain() {
+            let _ = std::fs::remove_file(&p);
+        }
     }
 }

@@ -13,8 +13,17 @@ use sheetsift::error::{exit, Error};
 use sheetsift::report::Report;
 
 fn main() -> ExitCode {
-    // A panic is a bug: say so plainly, without a backtrace dump.
+    // A panic is a bug: say so plainly, without a backtrace dump. Worker and
+    // writer threads catch theirs and report them as that file's or that
+    // output's error, so the hook stays silent there.
     std::panic::set_hook(Box::new(|info| {
+        let caught = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("sheetsift-"));
+        if caught && std::env::var_os("SHEETSIFT_LOG_PANICS").is_none() {
+            return;
+        }
+
         let msg = info
             .payload()
             .downcast_ref::<&str>()
@@ -59,6 +68,8 @@ fn main() -> ExitCode {
         }
         Ok(None) => exit::OK,
         Err(e) => {
+            // Other threads may still be writing: remove their temporaries.
+            sheetsift::interrupt::remove_temporaries();
             eprintln!("sheetsift: error: {e}");
             if let Some(p) = &report_path {
                 let mut r = Report::new("failed");

@@ -172,7 +172,7 @@ fn outputs_do_not_depend_on_jobs_or_runs() {
     let d = Dir::new();
     d.cmd(&["samples", "-o", "in", "--files", "6", "--rows", "500", "-q"])
         .expect_code(0);
-    for (j, out) in [("1", "a"), ("4", "b"), ("4", "c"), ("2", "d")] {
+    for (j, out) in [("1", "a"), ("8", "b"), ("8", "c"), ("2", "d")] {
         d.cmd(&[
             "extract",
             "in",

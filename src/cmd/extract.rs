@@ -6,7 +6,8 @@
 //! tables to stage 2 instead of (or besides) writing them.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, TrySendError};
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -107,8 +108,10 @@ pub fn stage1(
         let mut table = Table::new(&cfg.out, DEFAULT_SPILL_BYTES);
         let (mut files_ok, mut error) = (0, None);
         for _ in c.files.clone() {
-            interrupt::check()?;
             let (result, (_, global)) = results.next().expect("one result per selected file");
+            // Checked after the wait: a worker stopped by the signal returns
+            // `Interrupted`, which is not that file's failure.
+            interrupt::check()?;
             let path = &files[global];
             let result = match result {
                 Ok(r) => r,
@@ -227,7 +230,27 @@ pub fn write_table(
     format: TableFormat,
     compression: u8,
 ) -> Result<u64> {
+    // rust_xlsxwriter's constant-memory worksheets `expect` their writes to
+    // succeed, so a full disk panics inside it: that is an output error.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        write_table_inner(table, dest, format, compression)
+    }))
+    .unwrap_or_else(|p| {
+        Err(Error::output(
+            dest,
+            format!("write failed: {}", crate::pool::panic_message(p)),
+        ))
+    })
+}
+
+fn write_table_inner(
+    table: &mut Table,
+    dest: &Path,
+    format: TableFormat,
+    compression: u8,
+) -> Result<u64> {
     let file = AtomicFile::new(dest);
+
     let mut sink = open_sink(format, file.tmp_path(), compression)?;
     sink.header(table.columns())?;
     let mut n = 0u64;
@@ -306,15 +329,34 @@ pub fn run(cfg: &Config) -> Result<Report> {
                 entry.status = "failed".into();
                 entry.output = None;
                 entry.error = Some(format!("{} not written: {err}", dest.display()));
-            } else if tx.send((ct, dest)).is_err() {
-                // The writer stopped on an error; it is reported at join.
-                return Err(Error::Other("writer stopped".into()));
+            } else {
+                // Wait for the writer without missing a signal meanwhile.
+                let mut item = (ct, dest);
+                loop {
+                    match tx.try_send(item) {
+                        Ok(()) => break,
+                        Err(TrySendError::Full(back)) => {
+                            item = back;
+                            interrupt::check()?;
+                            std::thread::sleep(std::time::Duration::from_millis(5));
+                        }
+                        // The writer stopped on an error; it is reported at join.
+                        Err(TrySendError::Disconnected(_)) => {
+                            return Err(Error::Other("writer stopped".into()))
+                        }
+                    }
+                }
             }
             report.chunks.push(entry);
             Ok(())
         },
     );
     drop(tx);
+    if let Err(e @ Error::Interrupted { .. }) = stage {
+        // Do not wait for a chunk being compressed: the caller removes its
+        // temporary file and exits.
+        return Err(e);
+    }
     let written = writer
         .join()
         .unwrap_or_else(|_| Err(Error::Other("the writer thread panicked".into())));

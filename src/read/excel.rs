@@ -18,6 +18,24 @@ pub(super) fn read(
     ext: &str,
     c: &mut Collector<'_, '_, '_>,
 ) -> Result<(), FileErrorKind> {
+    // calamine is third-party code fed untrusted bytes: a panic in it is a
+    // corrupt file, not a crash.
+    let format = match ext {
+        "xlsb" => "xlsb",
+        "xls" => "xls",
+        _ => "ods",
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_inner(path, ext, c)))
+        .unwrap_or_else(|p| {
+            let msg = crate::pool::panic_message(p);
+            Err(corrupt(
+                format,
+                format!("the {format} reader failed: {msg}"),
+            ))
+        })
+}
+
+fn read_inner(path: &Path, ext: &str, c: &mut Collector<'_, '_, '_>) -> Result<(), FileErrorKind> {
     match ext {
         "xlsb" => {
             let mut wb: Xlsb<_> = open_workbook(path).map_err(|e| corrupt("xlsb", e))?;
@@ -33,6 +51,9 @@ pub(super) fn read(
                 while let Some(cell) = cells.next_cell().map_err(|e| corrupt("xlsb", e))? {
                     let (r, col) = cell.get_position();
                     rows.push(c, &mut b, r, col, from_data_ref(cell.get_value()));
+                    if c.interrupted {
+                        return Err(FileErrorKind::Interrupted);
+                    }
                 }
                 rows.finish(c, &mut b);
                 c.end_sheet(b);

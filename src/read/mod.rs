@@ -100,6 +100,8 @@ pub(crate) struct Collector<'o, 'k, 'a> {
     book: Workbook,
     first_problem: Option<FileErrorKind>,
     saw_named_sheet: bool,
+    /// Set when a signal arrived mid-file; readers stop at the next row.
+    pub interrupted: bool,
 }
 
 impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
@@ -110,6 +112,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
             book: Workbook::default(),
             first_problem: None,
             saw_named_sheet: false,
+            interrupted: false,
         }
     }
 
@@ -189,6 +192,9 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
         }
         b.sheet.rows_read += 1;
         b.sheet.line = line;
+        if b.sheet.rows_read % 4096 == 0 && crate::interrupt::requested() {
+            self.interrupted = true;
+        }
         if let Some(k) = b.kinds.as_mut() {
             k.observe(&row);
         }
@@ -214,6 +220,9 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
     }
 
     fn finish(self) -> Result<Workbook, FileErrorKind> {
+        if self.interrupted {
+            return Err(FileErrorKind::Interrupted);
+        }
         if let Some(name) = &self.opts.sheet {
             if !self.saw_named_sheet {
                 return Err(FileErrorKind::NoSuchSheet(name.clone()));

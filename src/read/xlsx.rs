@@ -91,9 +91,13 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
         let mut reader = xml_reader(&mut zip, &names, &target)?
             .ok_or_else(|| corrupt(format!("sheet {name}: part {target} is missing")))?;
         stream_sheet(&mut reader, &ctx, |r, col, v| {
-            rows.push(c, &mut b, r, col, v)
+            rows.push(c, &mut b, r, col, v);
+            !c.interrupted
         })
         .map_err(|e| corrupt(format!("sheet {name}: {e}")))?;
+        if c.interrupted {
+            return Err(FileErrorKind::Interrupted);
+        }
         rows.finish(c, &mut b);
         c.end_sheet(b);
     }
@@ -514,11 +518,12 @@ fn cell_ref(r: &str) -> Option<(u32, u32)> {
     Some((row.checked_sub(1)?, col.checked_sub(1)?))
 }
 
-/// Stream `<sheetData>` cells to `emit(row, col, value)` in order.
+/// Stream `<sheetData>` cells to `emit(row, col, value)` in order, until
+/// the end of the sheet or until `emit` returns false.
 fn stream_sheet<B: BufRead>(
     r: &mut Reader<B>,
     ctx: &Ctx<'_>,
-    mut emit: impl FnMut(u32, u32, Value),
+    mut emit: impl FnMut(u32, u32, Value) -> bool,
 ) -> Result<(), String> {
     let mut buf = Vec::with_capacity(1024);
     let mut inner = Vec::with_capacity(256);
@@ -587,7 +592,9 @@ fn stream_sheet<B: BufRead>(
                     }
                 }
                 let value = cell_value(t.as_deref(), style, v_text, inline, ctx)?;
-                emit(cr, cc, value);
+                if !emit(cr, cc, value) {
+                    return Ok(());
+                }
             }
             Event::End(e) if e.local_name().as_ref() == "sheetData" => return Ok(()),
             Event::Eof => return Ok(()),

@@ -101,6 +101,7 @@ impl AtomicFile {
         f.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
         self.committed = true;
+        crate::interrupt::unregister_temporary(&self.tmp);
         Ok(())
     }
 }
@@ -109,6 +110,7 @@ impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_file(&self.tmp);
+            crate::interrupt::unregister_temporary(&self.tmp);
         }
     }
 }

@@ -124,7 +124,18 @@ impl Cmd {
         self
     }
 
+    /// Start without waiting (stdout/stderr piped).
+    pub fn spawn(mut self) -> std::process::Child {
+        use std::process::Stdio;
+        self.cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sheetsift")
+    }
+
     /// Run to completion (killed after the timeout, which fails the test).
+
     pub fn run(mut self) -> Run {
         use std::process::Stdio;
         let description = format!("{:?}", self.cmd);
