@@ -1,0 +1,217 @@
+//! Property tests: random and mutated workbook bytes through the readers,
+//! random cell text through cleaning and turn building. Nothing may panic
+//! or hang; every input ends as rows or as a file error.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use proptest::prelude::*;
+use sheetsift::dialogue::build_turns;
+use sheetsift::dialogue::emoji::remove_emoji;
+use sheetsift::dialogue::turns::clean;
+use sheetsift::read::{read_file, ReadOptions};
+use sheetsift::value::Value;
+
+fn opts() -> ReadOptions {
+    ReadOptions {
+        required: ["坐席id", "客户微信id", "是否客服", "消息内容"].map(String::from),
+        sheet: None,
+        encoding: None,
+    }
+}
+
+/// Read bytes as a file with this extension; any outcome but a panic is fine.
+fn read_bytes(bytes: &[u8], ext: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(format!("f.{ext}"));
+    std::fs::write(&p, bytes).unwrap();
+    let mut n = 0u64;
+    match read_file(&p, &opts(), &mut |_, row| {
+        n += row.len() as u64;
+        true
+    }) {
+        Ok(book) => assert!(book
+            .sheets
+            .iter()
+            .all(|s| s.required_idx.iter().all(|&i| i < s.columns.len()))),
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(rel),
+    )
+    .unwrap()
+}
+
+/// The entries of a zip.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut v = Vec::new();
+            f.read_to_end(&mut v).unwrap();
+            (f.name().unwrap().into_owned(), v)
+        })
+        .collect()
+}
+
+fn rezip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    for (name, data) in entries {
+        z.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap();
+    buf.into_inner()
+}
+
+/// One edit of a byte string: delete, insert, overwrite or duplicate a span.
+#[derive(Debug, Clone)]
+enum Edit {
+    Delete(usize, usize),
+    Insert(usize, Vec<u8>),
+    Overwrite(usize, Vec<u8>),
+    Duplicate(usize, usize),
+}
+
+fn apply(data: &mut Vec<u8>, e: &Edit) {
+    if data.is_empty() {
+        return;
+    }
+    let at = |x: usize| x % (data.len() + 1);
+    match e {
+        Edit::Delete(a, n) => {
+            let a = at(*a).min(data.len());
+            let b = (a + n).min(data.len());
+            data.drain(a..b);
+        }
+        Edit::Insert(a, bytes) => {
+            let a = at(*a);
+            data.splice(a..a, bytes.iter().copied());
+        }
+        Edit::Overwrite(a, bytes) => {
+            let a = at(*a);
+            for (i, b) in bytes.iter().enumerate() {
+                if let Some(x) = data.get_mut(a + i) {
+                    *x = *b;
+                }
+            }
+        }
+        Edit::Duplicate(a, n) => {
+            let a = at(*a).min(data.len());
+            let b = (a + n).min(data.len());
+            let span = data[a..b].to_vec();
+            data.splice(b..b, span);
+        }
+    }
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    // Insertions lean on XML-ish bytes so the parser, not just the zip
+    // layer, sees the damage.
+    let xmlish = prop::collection::vec(
+        prop::sample::select(b"<>/=\"' &;#x0123456789abcdefrtcvsi_:\xe4\xbd\xa0\xff\x00".to_vec()),
+        0..24,
+    );
+    prop_oneof![
+        (any::<usize>(), 0usize..64).prop_map(|(a, n)| Edit::Delete(a, n)),
+        (any::<usize>(), xmlish.clone()).prop_map(|(a, b)| Edit::Insert(a, b)),
+        (any::<usize>(), xmlish).prop_map(|(a, b)| Edit::Overwrite(a, b)),
+        (any::<usize>(), 0usize..200).prop_map(|(a, n)| Edit::Duplicate(a, n)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..3000), ext in prop::sample::select(vec!["xlsx", "xlsb", "xls", "ods", "csv"])) {
+        read_bytes(&bytes, ext);
+    }
+
+    #[test]
+    fn mutated_xlsx_parts_never_panic(entry in 0usize..16, edits in prop::collection::vec(edit(), 1..6)) {
+        let mut entries = unzip(&fixture("multi_sheet/input/export_2023-05.xlsx"));
+        let i = entry % entries.len();
+        for e in &edits {
+            apply(&mut entries[i].1, e);
+        }
+        read_bytes(&rezip(&entries), "xlsx");
+    }
+
+    #[test]
+    fn mutated_container_bytes_never_panic(edits in prop::collection::vec(edit(), 1..4), ext in prop::sample::select(vec!["xlsx", "xlsb", "ods"])) {
+        let mut bytes = fixture("basic/input/chat_02.xlsx");
+        for e in &edits {
+            apply(&mut bytes, e);
+        }
+        read_bytes(&bytes, ext);
+    }
+
+    #[test]
+    fn mutated_csv_never_panics(edits in prop::collection::vec(edit(), 1..8)) {
+        let mut bytes = fixture("csv_gbk/input/客服记录_gbk.csv");
+        for e in &edits {
+            apply(&mut bytes, e);
+        }
+        read_bytes(&bytes, "csv");
+    }
+
+    #[test]
+    fn random_text_through_cleaning_and_turns(
+        msgs in prop::collection::vec((prop::sample::select(vec!["是", "否", "N"]), text()), 0..12)
+    ) {
+        let messages: Vec<(Value, Value)> = msgs.iter().map(|(r, c)| (Value::text(r), Value::text(c))).collect();
+        let (turns, skipped) = build_turns(&messages, "是");
+        prop_assert!(skipped as usize <= messages.len());
+        for t in &turns {
+            prop_assert!(!t.text.contains('\n'));
+            prop_assert!(t.text.starts_with("坐席:") || t.text.starts_with("客户:"));
+        }
+        for (_, c) in &msgs {
+            let once = clean(c);
+            let clean_of_selectors = !once.contains(['\u{FE0F}', '\u{FE0E}', '\n']);
+            prop_assert!(clean_of_selectors, "{:?} -> {:?}", c, once);
+            prop_assert!(remove_emoji(&once).chars().count() <= once.chars().count());
+        }
+    }
+}
+
+/// Text built from the pieces that stress the emoji tokenizer.
+fn text() -> impl Strategy<Value = String> {
+    let pieces = vec![
+        "😀",
+        "👍",
+        "🏽",
+        "\u{200D}",
+        "\u{FE0F}",
+        "\u{FE0E}",
+        "🇺",
+        "🇸",
+        "🇨🇳",
+        "1",
+        "\u{20E3}",
+        "#",
+        "🏴",
+        "\u{E0067}",
+        "\u{E007F}",
+        "👨\u{200D}👩\u{200D}👧",
+        "🦰",
+        "你好",
+        "a",
+        " ",
+        "\n",
+        "\r",
+        "。",
+        ";",
+        "©",
+    ];
+    prop::collection::vec(prop::sample::select(pieces), 0..10).prop_map(|v| v.concat())
+}
