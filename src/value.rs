@@ -42,6 +42,15 @@ impl Value {
         }
     }
 
+    /// Like [`Value::text`], taking ownership (no copy).
+    pub fn text_owned(s: String) -> Value {
+        if is_na_string(&s) {
+            Value::Empty
+        } else {
+            Value::Text(s.into_boxed_str())
+        }
+    }
+
     /// A float as pandas keeps an xlsx numeric cell: integral -> int.
     pub fn number(x: f64) -> Value {
         if x.is_nan() {

@@ -297,7 +297,11 @@ fn read_rich_text<B: BufRead>(
             _ => {}
         }
     }
-    Ok(decode_excel_escapes(&out))
+    if out.contains("_x") {
+        Ok(decode_excel_escapes(&out))
+    } else {
+        Ok(out)
+    }
 }
 
 fn push_entity(e: &BytesRef<'_>, out: &mut String) -> quick_xml::Result<()> {
@@ -316,7 +320,7 @@ fn push_entity(e: &BytesRef<'_>, out: &mut String) -> quick_xml::Result<()> {
 /// Excel's `_xHHHH_` escapes (UTF-16 code units; `_x005F_` is `_`).
 pub fn decode_excel_escapes(s: &str) -> String {
     if !s.contains("_x") {
-        return s.to_string();
+        return s.to_owned();
     }
     let b = s.as_bytes();
     let parse = |i: usize| -> Option<u16> {
@@ -518,8 +522,37 @@ fn cell_ref(r: &str) -> Option<(u32, u32)> {
     Some((row.checked_sub(1)?, col.checked_sub(1)?))
 }
 
+/// The `t` attribute of a cell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CellType {
+    Number,
+    Shared,
+    Inline,
+    Bool,
+    Error,
+    Date,
+    /// `str` (a formula's text result) and anything unknown: text.
+    Text,
+}
+
+impl CellType {
+    fn of(t: &str) -> CellType {
+        match t {
+            "n" => CellType::Number,
+            "s" => CellType::Shared,
+            "inlineStr" => CellType::Inline,
+            "b" => CellType::Bool,
+            "e" => CellType::Error,
+            "d" => CellType::Date,
+            _ => CellType::Text,
+        }
+    }
+}
+
 /// Stream `<sheetData>` cells to `emit(row, col, value)` in order, until
-/// the end of the sheet or until `emit` returns false.
+/// the end of the sheet or until `emit` returns false. This is the hot loop
+/// of xlsx reading: buffers are reused, attributes are read raw in one pass
+/// (the cell's `r`, `s`, `t` are ASCII tokens), and text is allocated once.
 fn stream_sheet<B: BufRead>(
     r: &mut Reader<B>,
     ctx: &Ctx<'_>,
@@ -527,115 +560,119 @@ fn stream_sheet<B: BufRead>(
 ) -> Result<(), String> {
     let mut buf = Vec::with_capacity(1024);
     let mut inner = Vec::with_capacity(256);
+    let mut vbuf = Vec::with_capacity(256);
     let mut text = String::new();
     let (mut row, mut next_col): (u32, u32) = (0, 0);
     let mut row_seen = false;
     loop {
         buf.clear();
-        match r.read_event_into(&mut buf).map_err(|e| e.to_string())? {
+        let (cr, cc, ty, style) = match r.read_event_into(&mut buf).map_err(|e| e.to_string())? {
             Event::Start(e) if e.local_name().as_ref() == "row" => {
-                row = match attr(&e, "r").and_then(|v| v.trim().parse::<u32>().ok()) {
+                let mut n = None;
+                for a in e.attributes().with_checks(false).flatten() {
+                    if a.key.as_ref() == "r" {
+                        n = a.value.trim().parse::<u32>().ok();
+                    }
+                }
+                row = match n {
                     Some(n) if n > 0 => n - 1,
                     _ if row_seen => row + 1,
                     _ => 0,
                 };
                 row_seen = true;
                 next_col = 0;
+                continue;
             }
             Event::Start(e) if e.local_name().as_ref() == "c" => {
-                let (cr, cc) = match attr(&e, "r").and_then(|v| cell_ref(&v)) {
-                    Some((cr, cc)) => (cr, cc),
-                    None => (row, next_col),
-                };
-                next_col = cc + 1;
-                let t = attr(&e, "t");
-                let style: usize = attr(&e, "s")
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                let (mut v_text, mut inline): (Option<String>, Option<String>) = (None, None);
-                loop {
-                    inner.clear();
-                    match r.read_event_into(&mut inner).map_err(|e| e.to_string())? {
-                        Event::Start(ch) => match ch.local_name().as_ref() {
-                            "v" => {
-                                text.clear();
-                                let mut vb = Vec::new();
-                                loop {
-                                    vb.clear();
-                                    match r.read_event_into(&mut vb).map_err(|e| e.to_string())? {
-                                        Event::Text(t) => text.push_str(&t.xml10_content()),
-                                        Event::CData(t) => text.push_str(&t.xml10_content()),
-                                        Event::GeneralRef(g) => {
-                                            push_entity(&g, &mut text).map_err(|e| e.to_string())?
-                                        }
-                                        Event::End(_) | Event::Eof => break,
-                                        _ => {}
-                                    }
-                                }
-                                v_text = Some(text.clone());
-                            }
-                            "is" => {
-                                let mut ib = Vec::new();
-                                inline = Some(
-                                    read_rich_text(r, "is", &mut ib).map_err(|e| e.to_string())?,
-                                );
-                            }
-                            _ => {
-                                let name = ch.name().as_ref().to_string();
-                                r.read_to_end_into(quick_xml::name::QName(&name), &mut Vec::new())
-                                    .map_err(|e| e.to_string())?;
-                            }
-                        },
-                        Event::End(ch) if ch.local_name().as_ref() == "c" => break,
-                        Event::Eof => return Err("unexpected end inside a cell".into()),
+                let (mut pos, mut ty, mut style) = (None, CellType::Number, 0usize);
+                for a in e.attributes().with_checks(false).flatten() {
+                    match a.key.as_ref() {
+                        "r" => pos = cell_ref(&a.value),
+                        "t" => ty = CellType::of(&a.value),
+                        "s" => style = a.value.trim().parse().unwrap_or(0),
                         _ => {}
                     }
                 }
-                let value = cell_value(t.as_deref(), style, v_text, inline, ctx)?;
-                if !emit(cr, cc, value) {
-                    return Ok(());
-                }
+                let (cr, cc) = pos.unwrap_or((row, next_col));
+                next_col = cc + 1;
+                (cr, cc, ty, style)
             }
             Event::End(e) if e.local_name().as_ref() == "sheetData" => return Ok(()),
             Event::Eof => return Ok(()),
-            _ => {}
+            _ => continue,
+        };
+        // The cell's children: <v>, <is>, <f> (ignored: cached values only).
+        let (mut has_v, mut inline): (bool, Option<String>) = (false, None);
+        loop {
+            inner.clear();
+            match r.read_event_into(&mut inner).map_err(|e| e.to_string())? {
+                Event::Start(ch) => match ch.local_name().as_ref() {
+                    "v" => {
+                        text.clear();
+                        loop {
+                            vbuf.clear();
+                            match r.read_event_into(&mut vbuf).map_err(|e| e.to_string())? {
+                                Event::Text(t) => text.push_str(&t.xml10_content()),
+                                Event::CData(t) => text.push_str(&t.xml10_content()),
+                                Event::GeneralRef(g) => {
+                                    push_entity(&g, &mut text).map_err(|e| e.to_string())?
+                                }
+                                Event::End(_) | Event::Eof => break,
+                                _ => {}
+                            }
+                        }
+                        has_v = true;
+                    }
+                    "is" => {
+                        inline =
+                            Some(read_rich_text(r, "is", &mut vbuf).map_err(|e| e.to_string())?)
+                    }
+                    _ => {
+                        let name = ch.name().as_ref().to_string();
+                        r.read_to_end_into(quick_xml::name::QName(&name), &mut vbuf)
+                            .map_err(|e| e.to_string())?;
+                    }
+                },
+                Event::End(ch) if ch.local_name().as_ref() == "c" => break,
+                Event::Eof => return Err("unexpected end inside a cell".into()),
+                _ => {}
+            }
+        }
+        let value = if ty == CellType::Inline {
+            inline.map(Value::text_owned).unwrap_or(Value::Empty)
+        } else if has_v && !text.is_empty() {
+            cell_value(ty, style, &text, ctx)?
+        } else {
+            Value::Empty
+        };
+        if !emit(cr, cc, value) {
+            return Ok(());
         }
     }
 }
 
-/// One cell as openpyxl + pandas read it.
-fn cell_value(
-    t: Option<&str>,
-    style: usize,
-    v: Option<String>,
-    inline: Option<String>,
-    ctx: &Ctx<'_>,
-) -> Result<Value, String> {
-    if t == Some("inlineStr") {
-        return Ok(inline.map(|s| Value::text(&s)).unwrap_or(Value::Empty));
-    }
-    let Some(v) = v.filter(|v| !v.is_empty()) else {
-        return Ok(Value::Empty);
-    };
-    Ok(match t.unwrap_or("n") {
-        "n" => {
+/// One cell with a non-empty `<v>` as openpyxl + pandas read it.
+fn cell_value(ty: CellType, style: usize, v: &str, ctx: &Ctx<'_>) -> Result<Value, String> {
+    let is_date = || ctx.date_styles.get(style).copied().unwrap_or(false);
+    Ok(match ty {
+        CellType::Number => {
             let trimmed = v.trim();
             let x: f64 = if trimmed.contains(['.', 'e', 'E']) {
                 trimmed.parse().map_err(|_| format!("bad number {v:?}"))?
             } else {
                 let i: i64 = trimmed.parse().map_err(|_| format!("bad number {v:?}"))?;
-                if !ctx.date_styles.get(style).copied().unwrap_or(false) {
+                if !is_date() {
                     return Ok(Value::Int(i));
                 }
                 i as f64
             };
-            if ctx.date_styles.get(style).copied().unwrap_or(false) {
+            if is_date() {
                 Value::DateTime(if ctx.date1904 { x + 1462.0 } else { x })
             } else {
                 Value::number(x)
             }
         }
-        "s" => {
+        CellType::Shared => {
             let idx: usize = v
                 .trim()
                 .parse()
@@ -646,17 +683,16 @@ fn cell_value(
                 .ok_or_else(|| format!("shared string {idx} does not exist"))?;
             Value::text(s)
         }
-        "b" => match v.trim() {
+        CellType::Bool => match v.trim() {
             "1" | "true" => Value::Bool(true),
             "0" | "false" => Value::Bool(false),
             other => return Err(format!("bad boolean {other:?}")),
         },
-        "e" => Value::Empty,
-        "d" => super::parse_iso(&v)
+        CellType::Error => Value::Empty,
+        CellType::Date => super::parse_iso(v)
             .map(|p| Value::DateTime(p.to_serial()))
-            .unwrap_or_else(|| Value::text(&v)),
-        // "str" (a formula's text result) and anything unknown: text.
-        _ => Value::text(&decode_excel_escapes(&v)),
+            .unwrap_or_else(|| Value::text(v)),
+        CellType::Inline | CellType::Text => Value::text_owned(decode_excel_escapes(v)),
     })
 }
 
