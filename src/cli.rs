@@ -141,6 +141,12 @@ pub struct Stage2Args {
     /// Seed of the train/val shuffle (numpy RandomState). Default: 1.
     #[arg(long, value_name = "S")]
     pub seed: Option<u32>,
+
+    /// Memory for the rendered dialogues (e.g. 512M, 2G); beyond half of
+    /// it they spill to a temporary file in OUT. Files being read add about
+    /// 2 x jobs x one file's rows. Default: 1G.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,46 @@ pub struct Config {
     pub seed: u32,
     pub jsonl: bool,
     pub keep_clean: Option<PathBuf>,
+    /// `--memory-limit` in bytes.
+    pub memory_limit: u64,
+}
+
+impl Config {
+    /// Bytes of rendered dialogues kept in memory before spilling: half
+    /// the limit, the other half being for the files in flight.
+    pub fn corpus_budget(&self) -> usize {
+        (self.memory_limit / 2) as usize
+    }
+}
+
+/// `512M`, `2G`, `64k`, `1.5GiB`, `1000000` -> bytes.
+pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("--memory-limit: bad size {s:?}"))?;
+    let mult: f64 = match unit
+        .trim()
+        .to_ascii_lowercase()
+        .trim_end_matches("ib")
+        .trim_end_matches('b')
+    {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024.0f64.powi(4),
+        _ => {
+            return Err(format!(
+                "--memory-limit: unknown unit in {s:?} (K, M, G, T)"
+            ))
+        }
+    };
+    Ok((n * mult) as u64)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,6 +162,7 @@ struct DialoguesSection {
     val_size: Option<f64>,
     seed: Option<u32>,
     format: Option<String>,
+    memory_limit: Option<String>,
 }
 
 fn load_file(path: &Path) -> Result<FileConfig> {
@@ -273,6 +314,13 @@ impl Config {
             seed: s2.seed.or(file.dialogues.seed).unwrap_or(1),
             jsonl: parse_corpus_format(&corpus)?,
             keep_clean,
+            memory_limit: parse_size(
+                s2.memory_limit
+                    .as_deref()
+                    .or(file.dialogues.memory_limit.as_deref())
+                    .unwrap_or("1G"),
+            )
+            .map_err(Error::Usage)?,
         })
     }
 }

@@ -88,7 +88,16 @@ impl RowFilter {
         }
     }
 
+    pub fn phrases(&self) -> &[String] {
+        &self.phrases
+    }
+
+    pub fn mode(&self) -> MatchMode {
+        self.mode
+    }
+
     /// `Some(reason)` when the row with this content is dropped.
+
     pub fn check(&self, content: Option<&Value>) -> Option<DropReason> {
         match content {
             None | Some(Value::Empty) => Some(DropReason::Missing),

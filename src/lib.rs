@@ -16,6 +16,8 @@ pub mod discover;
 pub mod error;
 pub mod filter;
 pub mod interrupt;
+pub mod manifest;
+
 pub mod pool;
 pub mod progress;
 pub mod read;

@@ -45,6 +45,9 @@ pub struct DialogueReport {
     /// Messages that only the second cleaning emptied (the reference
     /// crashes on them; they are skipped).
     pub messages_skipped: u64,
+    /// Whether the dialogues outgrew `--memory-limit` and went through a
+    /// temporary spill file.
+    pub spilled_to_disk: bool,
     pub outputs: Vec<PathBuf>,
 }
 

@@ -65,7 +65,9 @@ fn one_file(
 pub fn run(cfg: &Config) -> Result<Report> {
     let started = Instant::now();
     let mut report = Report::new("dialogues");
+    crate::manifest::check_compatible(&cfg.inputs)?;
     let files = discover(&cfg.inputs)?;
+
     report.files_found = files.len();
     report.files_selected = files.len();
     crate::cmd::extract::ensure_dir(&cfg.out)?;
@@ -80,7 +82,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
     let results = ordered_map(pool, files.clone(), 2 * cfg.jobs, move |path: PathBuf| {
         one_file(&path, &opts, &agent_value, &spill)
     });
-    let mut corpus = Corpus::default();
+    let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
     for (result, path) in results.zip(&files) {
         interrupt::check()?;
         let result = match result {
@@ -99,7 +101,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
                     fd.rows_read,
                     fd.dropped_missing,
                     fd.dropped_duplicate,
-                );
+                )?;
             }
             Err(e) => {
                 progress.println(&format!("error: {e}"));
@@ -135,10 +137,11 @@ pub fn finish_stage2(
         rows_read: corpus.rows_read,
         rows_dropped_missing: corpus.dropped_missing,
         rows_dropped_duplicate: corpus.dropped_duplicate,
-        dialogues: corpus.dialogues.len() as u64,
+        dialogues: corpus.len() as u64,
         train: written.train,
         val: written.val,
         messages_skipped: corpus.messages_skipped,
+        spilled_to_disk: corpus.has_spilled(),
         outputs: written.outputs,
     });
     let failed = !report.files_failed.is_empty()

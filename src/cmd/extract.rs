@@ -53,7 +53,7 @@ pub fn stage1(
     check_xlsx_limit: bool,
     skip: impl Fn(&Chunk) -> bool,
     mut consume: impl FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>,
-) -> Result<()> {
+) -> Result<Vec<PathBuf>> {
     let files = discover(&cfg.inputs)?;
     report.files_found = files.len();
     let all = chunk::chunks(files.len(), cfg.chunk_size);
@@ -166,7 +166,7 @@ pub fn stage1(
         )?;
     }
     progress.finish();
-    Ok(())
+    Ok(files)
 }
 
 /// Worker body: read one file, filtering rows as they stream by.
@@ -364,14 +364,16 @@ pub fn run(cfg: &Config) -> Result<Report> {
     let written = match (stage, written) {
         (_, Err(e)) => return Err(e),
         (Err(e), _) => return Err(e),
-        (Ok(()), Ok(w)) => w,
+        (Ok(files), Ok(w)) => (files, w),
     };
+    let (files, written) = written;
     for (index, rows) in written {
         if let Some(c) = report.chunks.iter_mut().find(|c| c.index == index) {
             c.rows = rows;
         }
     }
     report.chunks.sort_by_key(|c| c.index);
+    crate::manifest::write(&cfg.out, cfg, &files, &report.chunks)?;
     let failed = !report.files_failed.is_empty()
         || report
             .chunks

@@ -22,7 +22,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
     if let Some(dir) = &cfg.keep_clean {
         ensure_dir(dir)?;
     }
-    let mut corpus = Corpus::default();
+    let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
     // The xlsx cell limit only matters when the clean tables are kept as
     // xlsx; extract would not write such a chunk, so neither is it grouped.
     let check_limit = cfg.keep_clean.is_some() && cfg.table_format == TableFormat::Xlsx;
@@ -67,7 +67,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
                     corpus.push(
                         group(&mut ct.table, cols, convert.as_deref())?,
                         &cfg.agent_value,
-                    );
+                    )?;
                 }
             }
             report.chunks.push(entry);
