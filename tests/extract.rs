@@ -93,7 +93,9 @@ fn chunks_are_named_by_global_file_numbers_and_selected() {
         let mut v: Vec<String> = std::fs::read_dir(d.join(dir))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".xlsx"))
             .collect();
+
         v.sort();
         v
     };
