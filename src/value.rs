@@ -125,7 +125,34 @@ impl Value {
     }
 }
 
+impl Value {
+    /// Append a byte encoding that is equal for two values exactly when
+    /// they are equal under Python `==` (numbers and booleans by value,
+    /// `-0.0 == 0.0`): the exact key of de-duplication and grouping.
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Text(s) => {
+                out.push(b'T');
+                out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
+            Value::DateTime(d) => {
+                out.push(b'D');
+                out.extend_from_slice(&d.to_bits().to_le_bytes());
+            }
+            Value::Empty => out.push(b'E'),
+            other => {
+                let x = other.as_number().unwrap_or(f64::NAN);
+                let x = if x == 0.0 { 0.0f64 } else { x };
+                out.push(b'N');
+                out.extend_from_slice(&x.to_bits().to_le_bytes());
+            }
+        }
+    }
+}
+
 /// A total order on f64 (keys are never NaN: missing values never group).
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OrdF64(pub f64);
 impl Eq for OrdF64 {}

@@ -250,23 +250,40 @@ pub fn run(a: &SamplesArgs) -> Result<()> {
     crate::cmd::extract::ensure_dir(&a.out)?;
     let mut progress = Progress::new(a.files as u64, "files", a.quiet);
     progress.set_prefix("samples");
-    for f in 0..a.files {
-        crate::interrupt::check()?;
-        let mut rng =
-            Rng(a.seed.wrapping_mul(0x1000_0000_01b3) ^ (f as u64).wrapping_mul(0x9e37_79b9));
-        let rows = file_rows(&mut rng, a.rows, f);
-        let ext = if a.csv { "csv" } else { "xlsx" };
-        let dest = a.out.join(format!("chat_{:04}.{ext}", f + 1));
-        let file = AtomicFile::new(&dest);
-        if a.csv {
-            write_csv(file.tmp_path(), &rows)?;
-        } else {
-            write_xlsx(file.tmp_path(), &rows)?;
-        }
-        file.commit()?;
-        progress.inc(rows.len() as u64);
+    // Each file is a pure function of (seed, file number): generate them in
+    // parallel, in input order through the ordered pool.
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pool = crate::pool::thread_pool(jobs).map_err(|e| Error::Other(e.to_string()))?;
+    let (seed, rows_per_file, csv, out) = (a.seed, a.rows, a.csv, a.out.clone());
+    let results = crate::pool::ordered_map(
+        pool,
+        (0..a.files).collect(),
+        2 * jobs,
+        move |f: usize| -> Result<usize> {
+            crate::interrupt::check()?;
+            let mut rng =
+                Rng(seed.wrapping_mul(0x1000_0000_01b3) ^ (f as u64).wrapping_mul(0x9e37_79b9));
+            let rows = file_rows(&mut rng, rows_per_file, f);
+            let ext = if csv { "csv" } else { "xlsx" };
+            let dest = out.join(format!("chat_{:04}.{ext}", f + 1));
+            let file = AtomicFile::new(&dest);
+            if csv {
+                write_csv(file.tmp_path(), &rows)?;
+            } else {
+                write_xlsx(file.tmp_path(), &rows)?;
+            }
+            file.commit()?;
+            Ok(rows.len())
+        },
+    );
+    for r in results {
+        let n = r.map_err(|crate::pool::PoolError::Panicked(m)| {
+            Error::Other(format!("sample generation failed: {m}"))
+        })??;
+        progress.inc(n as u64);
     }
     progress.finish();
+
     if !a.quiet {
         eprintln!(
             "wrote {} file(s) of {} rows to {}",

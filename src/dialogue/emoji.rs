@@ -10,7 +10,7 @@
 //! U+FE0F never survive; and pending tokens are flushed only when a char
 //! outside the trie arrives, which limits what the ZWJ rule can see.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::OnceLock;
 
 /// Every key of `EMOJI_DATA`, one sequence a line as hex code points.
@@ -20,21 +20,26 @@ const ZWJ: char = '\u{200D}';
 
 struct Trie {
     /// (node, char) -> child node. Node 0 is the root.
-    edges: HashMap<(u32, char), u32>,
+    edges: FxHashMap<(u32, char), u32>,
+    /// Chars that start a sequence, as a bitmap over code points (every
+    /// emoji starts below U+20000): the per-char test of the hot path.
+    root: Vec<u64>,
     /// Whether the path to a node is an emoji (`'data' in sub_tree`).
     terminal: Vec<bool>,
     /// Sequences whose status is `component` (skin tones, hair styles).
     components: Vec<Vec<char>>,
     /// Every sequence, for `chars in EMOJI_DATA`.
-    all: std::collections::HashSet<Vec<char>>,
+    all: FxHashSet<Vec<char>>,
 }
 
 fn trie() -> &'static Trie {
     static TRIE: OnceLock<Trie> = OnceLock::new();
     TRIE.get_or_init(|| {
         let mut t = Trie {
-            edges: HashMap::new(),
+            edges: FxHashMap::default(),
+            root: vec![0; 0x20000 / 64],
             terminal: vec![false],
+
             components: Vec::new(),
             all: Default::default(),
         };
@@ -58,6 +63,9 @@ fn trie() -> &'static Trie {
                 }
             }
             t.terminal[node as usize] = true;
+            let first = seq[0] as usize;
+            assert!(first < 0x20000, "emoji data starts below U+20000");
+            t.root[first / 64] |= 1 << (first % 64);
             if seq.len() == 1 && matches!(seq[0] as u32, 0x1F3FB..=0x1F3FF | 0x1F9B0..=0x1F9B3) {
                 t.components.push(seq.clone());
             }
@@ -72,7 +80,8 @@ impl Trie {
         self.edges.get(&(node, ch)).copied()
     }
     fn in_root(&self, ch: char) -> bool {
-        self.edges.contains_key(&(0, ch))
+        let c = ch as usize;
+        c < 0x20000 && self.root[c / 64] & (1 << (c % 64)) != 0
     }
 }
 

@@ -4,7 +4,7 @@
 //! sorted keys (numbers by value before text by code point; 12 == 12.0),
 //! rows in order inside a group.
 
-use std::collections::{BTreeMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::Result;
 use crate::read::ColumnKinds;
@@ -28,12 +28,19 @@ pub struct Grouped {
 /// Group a table. `cols` are positions in `table.columns()`; `convert`
 /// marks columns whose text turns numeric on the way (see
 /// [`reread_conversions`]).
+///
+/// Rows and keys are compared through their canonical byte encodings
+/// ([`Value::write_canonical`]), which are equal exactly when the values
+/// are equal under Python `==`: de-duplication is exact, and costs one
+/// allocation per distinct row.
 pub fn group(table: &mut Table, cols: Columns, convert: Option<&[bool]>) -> Result<Grouped> {
     let width = table.columns().len();
     let mut g = Grouped::default();
-    let mut seen: HashSet<Vec<Key>> = HashSet::new();
-    let mut groups: BTreeMap<(Key, Key), Vec<(Value, Value)>> = BTreeMap::new();
+    let mut seen: FxHashSet<Box<[u8]>> = FxHashSet::default();
+    let mut index: FxHashMap<Box<[u8]>, usize> = FxHashMap::default();
+    let mut groups: Vec<((Key, Key), Vec<(Value, Value)>)> = Vec::new();
     let mut converted: Vec<Value> = Vec::new();
+    let (mut row_key, mut group_key) = (Vec::with_capacity(256), Vec::with_capacity(64));
     table.for_each_row(|row| {
         let row = match convert {
             Some(c) => {
@@ -49,18 +56,33 @@ pub fn group(table: &mut Table, cols: Columns, convert: Option<&[bool]>) -> Resu
             g.dropped_missing += 1;
             return Ok(());
         }
-        if !seen.insert(row.iter().map(Value::key).collect()) {
+        row_key.clear();
+        for v in row {
+            v.write_canonical(&mut row_key);
+        }
+        if seen.contains(&row_key[..]) {
             g.dropped_duplicate += 1;
             return Ok(());
         }
+        seen.insert(row_key.as_slice().into());
         let [agent, customer, role, content] = cols;
-        groups
-            .entry((row[agent].key(), row[customer].key()))
-            .or_default()
-            .push((row[role].clone(), row[content].clone()));
+        group_key.clear();
+        row[agent].write_canonical(&mut group_key);
+        row[customer].write_canonical(&mut group_key);
+        let at = match index.get(&group_key[..]) {
+            Some(&i) => i,
+            None => {
+                index.insert(group_key.as_slice().into(), groups.len());
+                groups.push(((row[agent].key(), row[customer].key()), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        groups[at].1.push((row[role].clone(), row[content].clone()));
         Ok(())
     })?;
-    g.dialogues = groups.into_values().collect();
+    // pandas' sorted group keys: numbers by value, then text by code point.
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    g.dialogues = groups.into_iter().map(|(_, msgs)| msgs).collect();
     Ok(g)
 }
 
