@@ -480,3 +480,53 @@ fn overflow_continues_on_a_new_sheet() {
         Some(&Data::String(format!("m{}", rows - 1)))
     );
 }
+
+/// extract streams a chunk under the first file's header; a later file
+/// with a new column makes it redo the chunk through a table. Both paths
+/// must give the bytes `run --keep-clean` (always the table path) gives.
+#[test]
+fn a_new_column_in_a_later_file_widens_the_header() {
+    let d = Dir::new();
+    csv_file(&d, "in/a.csv", &["你好", "在吗"]);
+    d.write(
+        "in/b.csv",
+        "坐席id,备注,客户微信id,是否客服,消息内容\nA2,vip,w9,是,您好\n",
+    );
+    csv_file(&d, "in/c.csv", &["第三个"]);
+    d.cmd(&["extract", "in", "-o", "x", "-q"]).expect_code(0);
+    let got = dump_xlsx(&d.join("x/clean_data_0_2.xlsx"));
+    assert_eq!(
+        got[0],
+        [
+            "s:坐席id",
+            "s:客户微信id",
+            "s:是否客服",
+            "s:消息内容",
+            "s:发送时间",
+            "s:消息id",
+            "s:备注"
+        ]
+    );
+    assert_eq!(got.len(), 1 + 4);
+    assert_eq!(got[3], ["s:A2", "s:w9", "s:是", "s:您好", "", "", "s:vip"]);
+    // Every row lacks some column, so stage 2 has no dialogue (exit 1); the
+    // kept stage-1 table is complete all the same.
+    let r = d
+        .cmd(&[
+            "run",
+            "in",
+            "-o",
+            "r",
+            "--keep-clean",
+            "k",
+            "--val-size",
+            "0.5",
+        ])
+        .expect_code(1);
+    assert!(r.stderr.contains("no dialogues"), "{}", r.stderr);
+
+    assert_same_bytes(
+        &d.join("x/clean_data_0_2.xlsx"),
+        &d.join("k/clean_data_0_2.xlsx"),
+    );
+}

@@ -5,8 +5,9 @@
 //! The chunk-table part ([`stage1`]) is shared with `run`, which hands the
 //! tables to stage 2 instead of (or besides) writing them.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,11 +20,11 @@ use crate::filter::DropCounts;
 use crate::interrupt;
 use crate::pool::{ordered_map, thread_pool, PoolError};
 use crate::progress::Progress;
-use crate::read::{ReadOptions, Workbook};
+use crate::read::{ReadOptions, Sheet, Workbook};
 use crate::report::{ChunkReport, FailedFile, Report};
 use crate::table::{Table, DEFAULT_SPILL_BYTES};
 use crate::value::Value;
-use crate::write::{open_sink, AtomicFile, TableFormat, MAX_TEXT_UTF16};
+use crate::write::{open_sink, AtomicFile, Sink, TableFormat, MAX_TEXT_UTF16};
 
 /// What a worker hands back for one file.
 struct FileRead {
@@ -44,15 +45,87 @@ pub struct ChunkTable {
     pub error: Option<String>,
 }
 
-/// Read and filter the selected chunks' files and hand each chunk's table
-/// to `consume`, in chunk order. `skip` drops chunks before any file is
-/// read (`--resume`). Failed files are recorded in `report`.
+/// Receives stage 1's output in order: each readable file's usable sheets
+/// (rows already filtered), then the end of its chunk.
+pub trait ChunkSink {
+    fn file(&mut self, chunk: &Chunk, sheets: Vec<Sheet>) -> Result<()>;
+    /// The chunk is complete: `paths` are its files, `files_ok` how many
+    /// were read, `error` why it must not be written.
+    fn end(
+        &mut self,
+        chunk: &Chunk,
+        paths: &[PathBuf],
+        files_ok: usize,
+        error: Option<String>,
+        report: &mut Report,
+        progress: &Progress,
+    ) -> Result<()>;
+}
+
+/// The sink that aligns each chunk into a [`Table`] and hands it on
+/// (`run`, and `extract`'s fallback).
+pub struct TableSink<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> {
+    spill_dir: PathBuf,
+    table: Option<Table>,
+    consume: F,
+}
+
+impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> TableSink<F> {
+    pub fn new(spill_dir: &Path, consume: F) -> Self {
+        TableSink {
+            spill_dir: spill_dir.to_path_buf(),
+            table: None,
+            consume,
+        }
+    }
+}
+
+impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> ChunkSink for TableSink<F> {
+    fn file(&mut self, _: &Chunk, sheets: Vec<Sheet>) -> Result<()> {
+        let t = self
+            .table
+            .get_or_insert_with(|| Table::new(&self.spill_dir, DEFAULT_SPILL_BYTES));
+        for sheet in sheets {
+            t.push_sheet(sheet)?;
+        }
+        Ok(())
+    }
+
+    fn end(
+        &mut self,
+        chunk: &Chunk,
+        _: &[PathBuf],
+        files_ok: usize,
+        error: Option<String>,
+        report: &mut Report,
+        progress: &Progress,
+    ) -> Result<()> {
+        let table = self
+            .table
+            .take()
+            .unwrap_or_else(|| Table::new(&self.spill_dir, DEFAULT_SPILL_BYTES));
+        (self.consume)(
+            ChunkTable {
+                chunk: chunk.clone(),
+                table,
+                files_ok,
+                error,
+            },
+            report,
+            progress,
+        )
+    }
+}
+
+/// Read and filter the selected chunks' files and hand them to `sink`, in
+/// order. `skip` drops chunks before any file is read (`--resume`). Failed
+/// files are recorded in `report`.
 pub fn stage1(
     cfg: &Config,
     report: &mut Report,
     check_xlsx_limit: bool,
     skip: impl Fn(&Chunk) -> bool,
-    mut consume: impl FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>,
+    sink: &mut dyn ChunkSink,
 ) -> Result<Vec<PathBuf>> {
     let files = discover(&cfg.inputs)?;
     report.files_found = files.len();
@@ -105,7 +178,6 @@ pub fn stage1(
             .flat_map(|c| c.files.clone().map(move |i| (c, i))),
     );
     for c in &selected {
-        let mut table = Table::new(&cfg.out, DEFAULT_SPILL_BYTES);
         let (mut files_ok, mut error) = (0, None);
         for _ in c.files.clone() {
             let (result, (_, global)) = results.next().expect("one result per selected file");
@@ -139,10 +211,12 @@ pub fn stage1(
                         error.get_or_insert(format!("{}: {reason}", path.display()));
                     }
                     files_ok += 1;
-                    for sheet in read.book.sheets {
-                        table.push_sheet(sheet)?;
-                    }
                     progress.inc(read.rows_read);
+                    // A chunk with a cell too long for xlsx is not written:
+                    // its rows must not reach a streaming writer.
+                    if error.is_none() {
+                        sink.file(c, read.book.sheets)?;
+                    }
                 }
                 Err(e) => {
                     progress.println(&format!("error: {e}"));
@@ -154,13 +228,11 @@ pub fn stage1(
                 }
             }
         }
-        consume(
-            ChunkTable {
-                chunk: c.clone(),
-                table,
-                files_ok,
-                error,
-            },
+        sink.end(
+            c,
+            &files[c.files.clone()],
+            files_ok,
+            error,
             report,
             &progress,
         )?;
@@ -278,80 +350,307 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
 }
 
+/// What the extract writer thread is told, in order.
+enum WriterMsg {
+    /// Open the chunk's output with this header.
+    Start {
+        chunk: usize,
+        dest: PathBuf,
+        columns: Vec<String>,
+    },
+    /// Rows aligned to the header, in file then row order.
+    Rows(Vec<Vec<Value>>),
+    /// Complete and rename the output.
+    Finish,
+    /// Drop the output being written.
+    Abort,
+    /// Write a whole table (the fallback path).
+    Table(Box<ChunkTable>, PathBuf),
+}
+
+/// The writer thread: streams rows into the open output, so the xlsx of a
+/// chunk is compressed while the pool still reads its later files.
+/// Returns (chunk index, rows written) for every committed output.
+fn writer_thread(
+    rx: Receiver<WriterMsg>,
+    format: TableFormat,
+    compression: u8,
+) -> Result<Vec<(usize, u64)>> {
+    struct Open {
+        chunk: usize,
+        dest: PathBuf,
+        file: AtomicFile,
+        sink: Box<dyn Sink>,
+        rows: u64,
+    }
+    let mut written = Vec::new();
+    let mut open: Option<Open> = None;
+    for msg in rx {
+        match msg {
+            WriterMsg::Start {
+                chunk,
+                dest,
+                columns,
+            } => {
+                let file = AtomicFile::new(&dest);
+                let mut sink = open_sink(format, file.tmp_path(), compression)?;
+                sink.header(&columns)?;
+                open = Some(Open {
+                    chunk,
+                    dest,
+                    file,
+                    sink,
+                    rows: 0,
+                });
+            }
+            WriterMsg::Rows(rows) => {
+                interrupt::check()?;
+                let o = open.as_mut().expect("Start comes before Rows");
+                let dest = o.dest.clone();
+                guard_panics(&dest, || {
+                    for r in &rows {
+                        o.sink.row(r)?;
+                    }
+                    Ok(())
+                })?;
+                o.rows += rows.len() as u64;
+            }
+            WriterMsg::Finish => {
+                let o = open.take().expect("Start comes before Finish");
+                let dest = o.dest.clone();
+                guard_panics(&dest, || o.sink.finish())?;
+                o.file.commit()?;
+                written.push((o.chunk, o.rows));
+            }
+            WriterMsg::Abort => open = None,
+            WriterMsg::Table(mut ct, dest) => {
+                let rows = write_table(&mut ct.table, &dest, format, compression)?;
+                written.push((ct.chunk.index, rows));
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// rust_xlsxwriter panics on a failed write (see [`write_table`]).
+fn guard_panics<T>(dest: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        Err(Error::output(
+            dest,
+            format!("write failed: {}", crate::pool::panic_message(p)),
+        ))
+    })
+}
+
+/// Send to the writer without missing a signal while it is busy.
+fn send(tx: &SyncSender<WriterMsg>, msg: WriterMsg) -> Result<()> {
+    let mut item = msg;
+    loop {
+        match tx.try_send(item) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(back)) => {
+                item = back;
+                interrupt::check()?;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            // The writer stopped on an error; it is reported at join.
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(Error::Other("writer stopped".into()))
+            }
+        }
+    }
+}
+
+/// `extract`'s sink: the first readable file of a chunk fixes the header
+/// (its sheets' columns in order of appearance) and every file whose
+/// columns are among them streams straight to the writer. A file with a
+/// column the header lacks would change the header, which is already
+/// written: then the chunk is dropped and redone through a [`Table`] (the
+/// files are read again), so the output is the same either way.
+struct StreamSink<'a> {
+    cfg: &'a Config,
+    tx: SyncSender<WriterMsg>,
+    columns: Option<(Vec<String>, HashMap<String, usize>)>,
+    fallback: bool,
+}
+
+impl ChunkSink for StreamSink<'_> {
+    fn file(&mut self, chunk: &Chunk, sheets: Vec<Sheet>) -> Result<()> {
+        if self.fallback {
+            return Ok(());
+        }
+        if self.columns.is_none() {
+            let mut names: Vec<String> = Vec::new();
+            for s in &sheets {
+                for c in &s.columns {
+                    if !names.contains(c) {
+                        names.push(c.clone());
+                    }
+                }
+            }
+            let index = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect();
+            let dest = chunk_output(
+                &self.cfg.out,
+                chunk,
+                &self.cfg.prefix,
+                self.cfg.table_format,
+            );
+            send(
+                &self.tx,
+                WriterMsg::Start {
+                    chunk: chunk.index,
+                    dest,
+                    columns: names.clone(),
+                },
+            )?;
+            self.columns = Some((names, index));
+        }
+        let (_, index) = self.columns.as_ref().expect("set above");
+        for sheet in sheets {
+            let Some(map) = sheet
+                .columns
+                .iter()
+                .map(|c| index.get(c).copied())
+                .collect::<Option<Vec<usize>>>()
+            else {
+                self.fallback = true;
+                return send(&self.tx, WriterMsg::Abort);
+            };
+            let identity = map.iter().enumerate().all(|(i, &m)| i == m);
+            let rows = if identity {
+                sheet.rows
+            } else {
+                sheet
+                    .rows
+                    .into_iter()
+                    .map(|row| {
+                        let width = map
+                            .iter()
+                            .take(row.len())
+                            .map(|&m| m + 1)
+                            .max()
+                            .unwrap_or(0);
+                        let mut aligned = vec![Value::Empty; width];
+                        for (v, &m) in row.into_iter().zip(&map) {
+                            aligned[m] = v;
+                        }
+                        aligned
+                    })
+                    .collect()
+            };
+            send(&self.tx, WriterMsg::Rows(rows))?;
+        }
+        Ok(())
+    }
+
+    fn end(
+        &mut self,
+        chunk: &Chunk,
+        paths: &[PathBuf],
+        files_ok: usize,
+        error: Option<String>,
+        report: &mut Report,
+        progress: &Progress,
+    ) -> Result<()> {
+        let started = self.columns.take().is_some();
+        let fallback = std::mem::take(&mut self.fallback);
+        let dest = chunk_output(
+            &self.cfg.out,
+            chunk,
+            &self.cfg.prefix,
+            self.cfg.table_format,
+        );
+        let mut entry = ChunkReport {
+            index: chunk.index,
+            first_file: chunk.first(),
+            last_file: chunk.last(),
+            status: "written".into(),
+            output: Some(dest.clone()),
+            rows: 0,
+            error: None,
+        };
+        if files_ok == 0 {
+            entry.status = "no readable file".into();
+            entry.output = None;
+            entry.error = Some(format!("no readable file, {} not written", dest.display()));
+            progress.println(&format!(
+                "error: chunk {}: {}",
+                chunk.index,
+                entry.error.as_deref().unwrap_or("")
+            ));
+        } else if let Some(err) = error {
+            if started && !fallback {
+                send(&self.tx, WriterMsg::Abort)?;
+            }
+            entry.status = "failed".into();
+            entry.output = None;
+            entry.error = Some(format!("{} not written: {err}", dest.display()));
+        } else if fallback {
+            let table = reread_chunk(self.cfg, paths)?;
+            let ct = ChunkTable {
+                chunk: chunk.clone(),
+                table,
+                files_ok,
+                error: None,
+            };
+            send(&self.tx, WriterMsg::Table(Box::new(ct), dest))?;
+        } else {
+            send(&self.tx, WriterMsg::Finish)?;
+        }
+        report.chunks.push(entry);
+        Ok(())
+    }
+}
+
+/// The fallback: a chunk's files read again into one aligned table.
+fn reread_chunk(cfg: &Config, paths: &[PathBuf]) -> Result<Table> {
+    let mut table = Table::new(&cfg.out, DEFAULT_SPILL_BYTES);
+    for p in paths {
+        interrupt::check()?;
+        // Files that failed the first time fail again and add nothing.
+        if let Ok(read) = read_one(p, &cfg.read, &cfg.filter, false) {
+            for sheet in read.book.sheets {
+                table.push_sheet(sheet)?;
+            }
+        }
+    }
+    Ok(table)
+}
+
 /// `sheetsift extract`.
 pub fn run(cfg: &Config) -> Result<Report> {
     let started = Instant::now();
     let mut report = Report::new("extract");
     ensure_dir(&cfg.out)?;
     let format = cfg.table_format;
-    let (tx, rx) = sync_channel::<(ChunkTable, PathBuf)>(1);
+    // Two messages of look-ahead: a file's rows can wait while the writer
+    // compresses the previous ones; memory stays at a few files.
+    let (tx, rx) = sync_channel::<WriterMsg>(2);
     let compression = cfg.compression_level;
-    // The writer thread compresses chunk i while the pool reads chunk i+1.
     let writer = std::thread::Builder::new()
         .name("sheetsift-writer".into())
-        .spawn(move || -> Result<Vec<(usize, u64)>> {
-            let mut written = Vec::new();
-            for (mut ct, dest) in rx {
-                let rows = write_table(&mut ct.table, &dest, format, compression)?;
-                written.push((ct.chunk.index, rows));
-            }
-            Ok(written)
-        })
+        .spawn(move || writer_thread(rx, format, compression))
         .map_err(|e| Error::Other(format!("cannot start the writer thread: {e}")))?;
 
     let resume = cfg.resume;
+    let mut sink = StreamSink {
+        cfg,
+        tx,
+        columns: None,
+        fallback: false,
+    };
     let stage = stage1(
         cfg,
         &mut report,
         format == TableFormat::Xlsx,
         |c| resume && chunk_output(&cfg.out, c, &cfg.prefix, format).exists(),
-        |ct, report, progress| {
-            let dest = chunk_output(&cfg.out, &ct.chunk, &cfg.prefix, format);
-            let mut entry = ChunkReport {
-                index: ct.chunk.index,
-                first_file: ct.chunk.first(),
-                last_file: ct.chunk.last(),
-                status: "written".into(),
-                output: Some(dest.clone()),
-                rows: ct.table.len(),
-                error: None,
-            };
-            if ct.files_ok == 0 {
-                entry.status = "no readable file".into();
-                entry.output = None;
-                entry.error = Some(format!("no readable file, {} not written", dest.display()));
-                progress.println(&format!(
-                    "error: chunk {}: {}",
-                    ct.chunk.index,
-                    entry.error.as_deref().unwrap_or("")
-                ));
-            } else if let Some(err) = &ct.error {
-                entry.status = "failed".into();
-                entry.output = None;
-                entry.error = Some(format!("{} not written: {err}", dest.display()));
-            } else {
-                // Wait for the writer without missing a signal meanwhile.
-                let mut item = (ct, dest);
-                loop {
-                    match tx.try_send(item) {
-                        Ok(()) => break,
-                        Err(TrySendError::Full(back)) => {
-                            item = back;
-                            interrupt::check()?;
-                            std::thread::sleep(std::time::Duration::from_millis(5));
-                        }
-                        // The writer stopped on an error; it is reported at join.
-                        Err(TrySendError::Disconnected(_)) => {
-                            return Err(Error::Other("writer stopped".into()))
-                        }
-                    }
-                }
-            }
-            report.chunks.push(entry);
-            Ok(())
-        },
+        &mut sink,
     );
-    drop(tx);
+    drop(sink);
     if let Err(e @ Error::Interrupted { .. }) = stage {
         // Do not wait for a chunk being compressed: the caller removes its
         // temporary file and exits.
@@ -361,12 +660,11 @@ pub fn run(cfg: &Config) -> Result<Report> {
         .join()
         .unwrap_or_else(|_| Err(Error::Other("the writer thread panicked".into())));
     // A writer error is the real cause when both failed.
-    let written = match (stage, written) {
+    let (files, written) = match (stage, written) {
         (_, Err(e)) => return Err(e),
         (Err(e), _) => return Err(e),
         (Ok(files), Ok(w)) => (files, w),
     };
-    let (files, written) = written;
     for (index, rows) in written {
         if let Some(c) = report.chunks.iter_mut().find(|c| c.index == index) {
             c.rows = rows;

@@ -6,7 +6,9 @@
 use std::time::Instant;
 
 use crate::cmd::dialogues::{finish_stage2, required_columns};
-use crate::cmd::extract::{chunk_output, ensure_dir, stage1, write_table};
+use crate::cmd::extract::{chunk_output, ensure_dir, stage1, write_table, ChunkTable, TableSink};
+use crate::progress::Progress;
+
 use crate::config::Config;
 use crate::dialogue::group::reread_conversions;
 use crate::dialogue::{group, Corpus};
@@ -26,12 +28,9 @@ pub fn run(cfg: &Config) -> Result<Report> {
     // The xlsx cell limit only matters when the clean tables are kept as
     // xlsx; extract would not write such a chunk, so neither is it grouped.
     let check_limit = cfg.keep_clean.is_some() && cfg.table_format == TableFormat::Xlsx;
-    stage1(
-        cfg,
-        &mut report,
-        check_limit,
-        |_| false,
-        |mut ct, report, progress| {
+    let mut sink = TableSink::new(
+        &cfg.out,
+        |mut ct: ChunkTable, report: &mut Report, progress: &Progress| {
             let mut entry = ChunkReport {
                 index: ct.chunk.index,
                 first_file: ct.chunk.first(),
@@ -73,6 +72,8 @@ pub fn run(cfg: &Config) -> Result<Report> {
             report.chunks.push(entry);
             Ok(())
         },
-    )?;
+    );
+    stage1(cfg, &mut report, check_limit, |_| false, &mut sink)?;
+    drop(sink);
     finish_stage2(cfg, corpus, report, started)
 }
