@@ -215,3 +215,77 @@ fn text() -> impl Strategy<Value = String> {
     ];
     prop::collection::vec(prop::sample::select(pieces), 0..10).prop_map(|v| v.concat())
 }
+
+/// Every worksheet part of the fixtures and samples.
+fn fixture_sheets() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for f in [
+        "basic/input/chat_01.xlsx",
+        "basic/input/chat_03.xlsx",
+        "multi_sheet/input/export_2023-05.xlsx",
+        "numeric_ids/input/mixed_ids.xlsx",
+        "numeric_ids/input/numeric_with_gap.xlsx",
+    ] {
+        for (name, data) in unzip(&fixture(f)) {
+            if name.contains("worksheets/sheet") {
+                out.push(data);
+            }
+        }
+    }
+    out
+}
+
+const SHARED: [&str; 4] = ["坐席id", "你好", " ", "x"];
+
+/// Hand-made sheets with what the fast path must either read exactly or
+/// hand over: prefixes, comments, CDATA, entities, rich text, phonetic
+/// runs, formulas, self-closing cells, rows without `r`, `row>` in text.
+const TRICKY: &[&str] = &[
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t xml:space="preserve"> a&amp;b&#13;&#x1F600;</t></is></c></row><row><c t="n"><v>1.5</v></c><c/><c t="b"><v>1</v></c></row></sheetData></worksheet>"#,
+    r#"<x:worksheet xmlns:x="urn:x"><x:sheetData><x:row r="2"><x:c r="C2" t="inlineStr"><x:is><x:r><x:rPr><x:b/></x:rPr><x:t>粗</x:t></x:r><x:r><x:t>体</x:t></x:r><x:rPh sb="0" eb="1"><x:t>ふりがな</x:t></x:rPh><x:phoneticPr fontId="1"/></x:is></x:c></x:row></x:sheetData></x:worksheet>"#,
+    r#"<worksheet><sheetData><row r="1"><c r="A1"><f>SUM(B1:B2)</f><v>3</v></c><c r="B1" t="str"><f>"a"&amp;"b"</f><v>ab</v></c><c r="C1" t="e"><v>#N/A</v></c><c r="D1"><f>1/0</f></c></row><!-- a comment --><row r="3"><c r="A3" t="inlineStr"><is><t>arrow&gt; row> grow></t></is></c></row></sheetData></worksheet>"#,
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t><![CDATA[<raw>]]></t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>line1&#10;line2
+line3</t></is></c></row></sheetData></worksheet>"#,
+    "<worksheet><sheetData><row r=\"1\" spans=\"1:2\"><c r=\"A1\" t=\"inlineStr\"><is><t>crlf\r\nand cr\r</t></is></c><c r='B1' s = '3' t = 's'><v>1</v></c></row><row r=\"4\"/><row r=\"5\"><c r=\"A5\" t=\"d\"><v>2023-05-01T09:30:00</v></c></row></sheetData></worksheet>",
+    r#"<worksheet><sheetData/></worksheet>"#,
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&nbsp;unknown entity</t></is></c></row></sheetData></worksheet>"#,
+];
+
+#[test]
+fn fast_path_agrees_with_the_general_reader_on_known_sheets() {
+    let mut sheets = fixture_sheets();
+    sheets.extend(TRICKY.iter().map(|s| s.as_bytes().to_vec()));
+    for (i, xml) in sheets.iter().enumerate() {
+        let fast = sheetsift::read::sheet_cells_for_tests(xml, &SHARED, true);
+        let slow = sheetsift::read::sheet_cells_for_tests(xml, &SHARED, false);
+        assert_eq!(
+            fast,
+            slow,
+            "sheet {i}: {}",
+            String::from_utf8_lossy(&xml[..xml.len().min(300)])
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// On damaged sheets too: whatever the fast path reads, it reads as the
+    /// general reader does, and it fails where the general reader fails.
+    #[test]
+    fn fast_path_agrees_on_mutated_sheets(which in 0usize..64, edits in prop::collection::vec(edit(), 1..6)) {
+        let mut sheets = fixture_sheets();
+        sheets.extend(TRICKY.iter().map(|s| s.as_bytes().to_vec()));
+        let mut xml = sheets[which % sheets.len()].clone();
+        for e in &edits {
+            apply(&mut xml, e);
+        }
+        let fast = sheetsift::read::sheet_cells_for_tests(&xml, &SHARED, true);
+        let slow = sheetsift::read::sheet_cells_for_tests(&xml, &SHARED, false);
+        match (&fast, &slow) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(_), Err(_)) => {}
+            _ => prop_assert!(false, "fast {:?}\nslow {:?}\nxml {:?}", fast, slow, String::from_utf8_lossy(&xml)),
+        }
+    }
+}

@@ -197,13 +197,24 @@ pub struct Rendered {
     pub skipped: u64,
 }
 
+/// Turn each dialogue into its turns. Dialogues are independent, so this
+/// runs on the current rayon pool: when one large file is the only work
+/// left, the idle workers help (order is kept by `collect`).
 pub fn render(
     dialogues: Vec<Vec<(crate::value::Value, crate::value::Value)>>,
     agent_value: &str,
 ) -> Rendered {
-    let mut r = Rendered::default();
-    for msgs in dialogues {
-        let (turns, skipped) = build_turns(&msgs, agent_value);
+    use rayon::prelude::*;
+    let built: Vec<(Vec<Turn>, u64)> = dialogues
+        .par_iter()
+        .with_min_len(64)
+        .map(|msgs| build_turns(msgs, agent_value))
+        .collect();
+    let mut r = Rendered {
+        dialogues: Vec::with_capacity(built.len()),
+        skipped: 0,
+    };
+    for (turns, skipped) in built {
         r.skipped += skipped;
         r.dialogues.push(turns);
     }

@@ -9,7 +9,10 @@
 
 mod csv;
 mod excel;
+mod fastsheet;
 mod xlsx;
+
+pub use self::xlsx::sheet_cells_for_tests;
 
 use std::path::Path;
 

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+
 use std::path::Path;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
@@ -88,9 +89,13 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
             .ok_or_else(|| corrupt(format!("sheet {name}: no relationship {rid}")))?;
         let mut b = c.sheet(&name);
         let mut rows = RowAssembler::default();
-        let mut reader = xml_reader(&mut zip, &names, &target)?
+        let real = lookup(&names, &target)
+            .cloned()
             .ok_or_else(|| corrupt(format!("sheet {name}: part {target} is missing")))?;
-        stream_sheet(&mut reader, &ctx, |r, col, v| {
+        let part = zip
+            .by_name(&real)
+            .map_err(|e| corrupt(format!("{target}: {e}")))?;
+        read_sheet(part, &ctx, FAST_PATH, |r, col, v| {
             rows.push(c, &mut b, r, col, v);
             !c.interrupted
         })
@@ -147,7 +152,7 @@ fn xml_reader<'a>(
     let mut r = Reader::from_reader(BufReader::with_capacity(1 << 16, f));
     let cfg = r.config_mut();
     cfg.trim_text(false);
-    cfg.check_end_names = false;
+    cfg.check_end_names = true;
     cfg.expand_empty_elements = true;
     Ok(Some(r))
 }
@@ -522,6 +527,98 @@ fn cell_ref(r: &str) -> Option<(u32, u32)> {
     Some((row.checked_sub(1)?, col.checked_sub(1)?))
 }
 
+/// Whether worksheets go through the byte-level fast path first.
+const FAST_PATH: bool = true;
+
+/// Stream one worksheet's cells to `emit`: the fast path while the rows
+/// are regular, the general quick-xml reader from the first row it does not
+/// understand (or for the whole sheet when `fast` is false).
+fn read_sheet<R: Read>(
+    src: R,
+    ctx: &Ctx<'_>,
+    fast: bool,
+    mut emit: impl FnMut(u32, u32, Value) -> bool,
+) -> Result<(), String> {
+    let general = |rest: Vec<u8>,
+                   src: R,
+                   state: (u32, bool, u32),
+                   emit: &mut dyn FnMut(u32, u32, Value) -> bool| {
+        let mut r = Reader::from_reader(BufReader::with_capacity(
+            1 << 16,
+            std::io::Cursor::new(rest).chain(src),
+        ));
+        let cfg = r.config_mut();
+        cfg.trim_text(false);
+        cfg.check_end_names = true;
+        cfg.expand_empty_elements = true;
+        stream_sheet(&mut r, ctx, state, emit)
+    };
+    if !fast {
+        return general(Vec::new(), src, (0, false, 0), &mut emit);
+    }
+    let mut f = super::fastsheet::FastSheet::new(src);
+    match f.seek_sheet_data().map_err(|e| e.to_string())? {
+        Ok(true) => {}
+        Ok(false) => return Ok(()),
+        Err(()) => {
+            let (all, src) = f.into_all();
+            return general(all, src, (0, false, 0), &mut emit);
+        }
+    }
+    loop {
+        match f.next_row().map_err(|e| e.to_string())? {
+            super::fastsheet::Step::Row => {
+                for cell in f.cells.drain(..) {
+                    let ty = CellType::of(cell.ty.as_deref().unwrap_or("n"));
+                    let value = if ty == CellType::Inline {
+                        cell.inline.map(Value::text_owned).unwrap_or(Value::Empty)
+                    } else if cell.has_v && !cell.text.is_empty() {
+                        cell_value(ty, cell.style, &cell.text, ctx)?
+                    } else {
+                        Value::Empty
+                    };
+                    if !emit(cell.row, cell.col, value) {
+                        return Ok(());
+                    }
+                }
+            }
+            super::fastsheet::Step::End => return Ok(()),
+            super::fastsheet::Step::Fallback => {
+                let state = (f.row, f.row_seen, f.next_col);
+                let mut reopened = std::mem::take(&mut f.reopen);
+                let (rest, src) = f.into_rest();
+                // The fast path consumed `<sheetData>` and its ancestors:
+                // open them again, so the general reader sees the document
+                // as it is (and checks its end tags against them).
+                reopened.extend_from_slice(&rest);
+                return general(reopened, src, state, &mut emit);
+            }
+        }
+    }
+}
+
+/// Test hook: the cells of one worksheet XML, through the fast path or the
+/// general reader only (`tests/fuzz.rs` checks they agree).
+#[doc(hidden)]
+pub fn sheet_cells_for_tests(
+    xml: &[u8],
+    shared: &[&str],
+    fast: bool,
+) -> Result<Vec<(u32, u32, Value)>, String> {
+    let shared: Vec<Box<str>> = shared.iter().map(|s| (*s).into()).collect();
+    let ctx = Ctx {
+        shared: &shared,
+        date_styles: &[],
+        date1904: false,
+    };
+    let mut out = Vec::new();
+    read_sheet(xml, &ctx, fast, |r, c, v| {
+        out.push((r, c, v));
+        true
+    })?;
+    Ok(out)
+}
+
 /// The `t` attribute of a cell.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum CellType {
@@ -556,14 +653,13 @@ impl CellType {
 fn stream_sheet<B: BufRead>(
     r: &mut Reader<B>,
     ctx: &Ctx<'_>,
-    mut emit: impl FnMut(u32, u32, Value) -> bool,
+    (mut row, mut row_seen, mut next_col): (u32, bool, u32),
+    emit: &mut dyn FnMut(u32, u32, Value) -> bool,
 ) -> Result<(), String> {
     let mut buf = Vec::with_capacity(1024);
     let mut inner = Vec::with_capacity(256);
     let mut vbuf = Vec::with_capacity(256);
     let mut text = String::new();
-    let (mut row, mut next_col): (u32, u32) = (0, 0);
-    let mut row_seen = false;
     loop {
         buf.clear();
         let (cr, cc, ty, style) = match r.read_event_into(&mut buf).map_err(|e| e.to_string())? {

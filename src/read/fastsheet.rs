@@ -1,0 +1,628 @@
+//! A fast path for the `<sheetData>` of machine-written worksheets.
+//!
+//! Excel, openpyxl, rust_xlsxwriter and the like write rows as a regular
+//! sequence of `<row>`/`<c>`/`<v>`/`<is><t>` elements. This scanner walks
+//! them with `memchr` over a refilled buffer, a whole row at a time, and
+//! only emits a row once it understood all of it. Anything else — a
+//! comment, CDATA, an element it does not know — stops it at that row's
+//! start, and the caller hands the rest of the sheet (the unread bytes
+//! chained before the rest of the stream) to the general quick-xml reader.
+//! So the fast path either reads a row exactly as the general reader would,
+//! or does not read it at all; `tests/fuzz.rs` checks that on mutated
+//! sheets.
+
+use std::io::Read;
+
+use memchr::{memchr, memmem};
+
+/// One parsed cell: position, `t`, `s`, and its text (the `<v>` or the
+/// inline string, entities resolved, line endings normalised).
+pub(crate) struct RawCell {
+    pub row: u32,
+    pub col: u32,
+    pub ty: Option<Box<str>>,
+    pub style: usize,
+    pub has_v: bool,
+    /// The `<is>` text, when the cell has one.
+    pub inline: Option<String>,
+    /// The `<v>` text.
+    pub text: String,
+}
+
+pub(crate) enum Step {
+    /// Cells of one row.
+    Row,
+    /// `</sheetData>` (or the end of the stream).
+    End,
+    /// Not understood: the unread bytes start at a row boundary.
+    Fallback,
+}
+
+pub(crate) struct FastSheet<R: Read> {
+    src: R,
+    buf: Vec<u8>,
+    pos: usize,
+    eof: bool,
+    /// The start tags open at `<sheetData>`, to reopen on a fallback.
+    pub reopen: Vec<u8>,
+    /// Row state shared with the general reader.
+    pub row: u32,
+    pub row_seen: bool,
+    /// The column after the last cell read (the general reader's
+    /// position for a cell without `r`).
+    pub next_col: u32,
+    pub cells: Vec<RawCell>,
+}
+
+const CHUNK: usize = 1 << 18;
+
+impl<R: Read> FastSheet<R> {
+    pub fn new(src: R) -> Self {
+        FastSheet {
+            src,
+            buf: Vec::with_capacity(CHUNK * 2),
+            pos: 0,
+            eof: false,
+            reopen: Vec::new(),
+            row: 0,
+            row_seen: false,
+            next_col: 0,
+            cells: Vec::new(),
+        }
+    }
+
+    /// Every byte read so far, and the source: for a fallback before any
+    /// row was read.
+    pub fn into_all(self) -> (Vec<u8>, R) {
+        (self.buf, self.src)
+    }
+
+    /// The bytes not consumed yet, and the source: for the fallback.
+    pub fn into_rest(self) -> (Vec<u8>, R) {
+        (self.buf[self.pos..].to_vec(), self.src)
+    }
+
+    fn fill(&mut self) -> std::io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let old = self.buf.len();
+        self.buf.resize(old + CHUNK, 0);
+        let n = self.src.read(&mut self.buf[old..])?;
+        self.buf.truncate(old + n);
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n > 0)
+    }
+
+    /// Skip to just after `<sheetData ...>`. `Ok(true)`: rows follow;
+    /// `Ok(false)`: `<sheetData/>`; `Err(())`: no sheetData found, or the
+    /// part before it is not well-formed (the caller falls back to the
+    /// general reader from the first byte, which is kept).
+    pub fn seek_sheet_data(&mut self) -> std::io::Result<Result<bool, ()>> {
+        let mut from = 0;
+        loop {
+            if let Some(i) = memmem::find(&self.buf[from..], b"sheetData") {
+                let at = from + i;
+                let Some(gt) = memchr(b'>', &self.buf[at..]) else {
+                    if !self.fill()? {
+                        return Ok(Err(()));
+                    }
+                    continue;
+                };
+                let end = at + gt + 1;
+                let Some(reopen) = prefix_open_tags(&self.buf[..end]) else {
+                    return Ok(Err(()));
+                };
+                self.reopen = reopen;
+                self.pos = end;
+                return Ok(Ok(self.buf[end - 2] != b'/'));
+            }
+            from = self.buf.len().saturating_sub(16);
+            if self.buf.len() > 64 << 20 || !self.fill()? {
+                return Ok(Err(()));
+            }
+        }
+    }
+
+    /// Parse the next row into `self.cells`.
+    pub fn next_row(&mut self) -> std::io::Result<Step> {
+        loop {
+            // Whitespace between rows.
+            while self.pos < self.buf.len() && self.buf[self.pos].is_ascii_whitespace() {
+                self.pos += 1;
+            }
+            if self.pos + 64 > self.buf.len() && !self.eof {
+                self.fill()?;
+                continue;
+            }
+            if self.pos >= self.buf.len() {
+                return Ok(Step::End);
+            }
+            let rest = &self.buf[self.pos..];
+            if rest[0] != b'<' {
+                return Ok(Step::Fallback);
+            }
+            let Some(tag_end) = find_tag_end(rest, 0) else {
+                if !self.fill()? {
+                    return Ok(Step::Fallback);
+                }
+                continue;
+            };
+            let tag = &rest[1..tag_end];
+            if let Some(close) = tag.strip_prefix(b"/") {
+                return Ok(if local(close.trim_ascii()) == b"sheetData" {
+                    Step::End
+                } else {
+                    Step::Fallback
+                });
+            }
+            let nlen = tag
+                .iter()
+                .position(|&b| b.is_ascii_whitespace() || b == b'/')
+                .unwrap_or(tag.len());
+            if local(&tag[..nlen]) != b"row" {
+                return Ok(Step::Fallback);
+            }
+            // The row ends at `/>` of its start tag or at `</row>`; `row>`
+            // may also occur inside text, so check each occurrence.
+            let empty = tag.last() == Some(&b'/');
+            let end = if empty {
+                Some(tag_end + 1)
+            } else {
+                memmem::find_iter(&rest[tag_end..], b"row>")
+                    .map(|i| tag_end + i)
+                    .find_map(|at| {
+                        let lt = rest[..at].iter().rposition(|&b| b == b'<')?;
+                        let between = &rest[lt + 1..at];
+                        let is_close = between.first() == Some(&b'/')
+                            && (between.len() == 1
+                                || (between.ends_with(b":")
+                                    && !between
+                                        .iter()
+                                        .any(|b| b.is_ascii_whitespace() || *b == b'>')));
+                        is_close.then_some(at + 4)
+                    })
+            };
+            let Some(end) = end else {
+                if self.eof || rest.len() > 64 << 20 {
+                    return Ok(Step::Fallback);
+                }
+                self.fill()?;
+                continue;
+            };
+            let row_bytes = &self.buf[self.pos..self.pos + end];
+            // The general reader rejects invalid UTF-8 anywhere, even inside
+            // tags this scanner skips: check the whole row.
+            if std::str::from_utf8(row_bytes).is_err() {
+                return Ok(Step::Fallback);
+            }
+
+            let mut cells = std::mem::take(&mut self.cells);
+            cells.clear();
+            let (mut row, mut seen) = (self.row, self.row_seen);
+            let ok = parse_row(row_bytes, tag_end, empty, &mut row, &mut seen, &mut cells);
+            self.cells = cells;
+            if !ok {
+                return Ok(Step::Fallback);
+            }
+            self.row = row;
+            self.row_seen = seen;
+            self.next_col = self.cells.last().map_or(0, |c| c.col + 1);
+            self.pos += end;
+            return Ok(Step::Row);
+        }
+    }
+}
+
+/// Whether the worksheet up to and including its `<sheetData>` start tag
+/// parses as the general reader would parse it (it is short: sheet
+/// properties, views, column widths).
+/// Returns the start tags open at `<sheetData>`, itself included, to
+/// reopen them for the general reader on a fallback.
+fn prefix_open_tags(prefix: &[u8]) -> Option<Vec<u8>> {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_reader(prefix);
+    r.config_mut().check_end_names = true;
+    let mut buf = Vec::new();
+    let mut open: Vec<String> = Vec::new();
+    loop {
+        match r.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "sheetData" => {
+                open.push(e.name().as_ref().to_string());
+                return Some(
+                    open.iter()
+                        .flat_map(|n| [b"<".as_slice(), n.as_bytes(), b">"].concat())
+                        .collect(),
+                );
+            }
+            Ok(Event::Start(e)) => open.push(e.name().as_ref().to_string()),
+            Ok(Event::End(_)) => {
+                open.pop()?;
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// The `>` that ends the tag starting at `from`, skipping quoted
+/// attribute values (which may contain `>`).
+fn find_tag_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut p = from + 1;
+    loop {
+        let i = memchr::memchr3(b'>', b'"', b'\'', &bytes[p..])? + p;
+        if bytes[i] == b'>' {
+            // `<` is never valid inside a tag, quoted or not: a damaged
+            // tag is for the general reader, whose quote tracking may run
+            // past this row.
+            return memchr(b'<', &bytes[from + 1..i]).is_none().then_some(i);
+        }
+        p = memchr(bytes[i], &bytes[i + 1..])? + i + 2;
+    }
+}
+
+/// The local part of a possibly prefixed name.
+fn local(name: &[u8]) -> &[u8] {
+    match memchr(b':', name) {
+        Some(i) => &name[i + 1..],
+        None => name,
+    }
+}
+
+/// Attributes of a start tag body (`name="v" name='v'`), raw values.
+fn attrs(mut s: &[u8], mut f: impl FnMut(&[u8], &[u8])) -> bool {
+    loop {
+        while let Some((&b, r)) = s.split_first() {
+            if b.is_ascii_whitespace() {
+                s = r;
+            } else {
+                break;
+            }
+        }
+        if s.is_empty() || s == b"/" {
+            return true;
+        }
+        let Some(eq) = memchr(b'=', s) else {
+            return false;
+        };
+        let key = s[..eq].trim_ascii();
+        // Only plain ASCII names; anything else is for the general reader.
+        if key.is_empty()
+            || !key
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-'))
+        {
+            return false;
+        }
+        let after = s[eq + 1..].trim_ascii_start();
+        let Some((&q, body)) = after.split_first() else {
+            return false;
+        };
+        if q != b'"' && q != b'\'' {
+            return false;
+        }
+        let Some(close) = memchr(q, body) else {
+            return false;
+        };
+        let value = &body[..close];
+        if memchr(b'&', value).is_some() || memchr(b'<', value).is_some() {
+            return false; // entities in attributes: leave to quick-xml
+        }
+        f(local(key), value);
+        s = &body[close + 1..];
+    }
+}
+
+fn parse_u32(v: &[u8]) -> Option<u32> {
+    std::str::from_utf8(v).ok()?.trim().parse().ok()
+}
+
+/// `B12` -> (row 11, col 1).
+fn cell_ref(v: &[u8]) -> Option<(u32, u32)> {
+    let split = v.iter().position(|b| b.is_ascii_digit())?;
+    let mut col: u32 = 0;
+    for &b in &v[..split] {
+        if !b.is_ascii_alphabetic() {
+            return None;
+        }
+        col = col
+            .checked_mul(26)?
+            .checked_add((b.to_ascii_uppercase() - b'A' + 1) as u32)?;
+    }
+    let row: u32 = std::str::from_utf8(&v[split..]).ok()?.parse().ok()?;
+    Some((row.checked_sub(1)?, col.checked_sub(1)?))
+}
+
+/// Parse one `<row>` element; false when anything is not understood.
+fn parse_row(
+    bytes: &[u8],
+    tag_end: usize,
+    empty: bool,
+    row: &mut u32,
+    seen: &mut bool,
+    cells: &mut Vec<RawCell>,
+) -> bool {
+    let name_end = bytes
+        .iter()
+        .position(|&b| b.is_ascii_whitespace() || b == b'>' || b == b'/')
+        .unwrap_or(0);
+    let row_name = &bytes[1..name_end.max(1)];
+    let mut r_attr = None;
+    let attr_body = &bytes[name_end..if empty { tag_end - 1 } else { tag_end }];
+    if !attrs(attr_body, |k, v| {
+        if k == b"r" {
+            r_attr = parse_u32(v);
+        }
+    }) {
+        return false;
+    }
+    *row = match r_attr {
+        Some(n) if n > 0 => n - 1,
+        _ if *seen => *row + 1,
+        _ => 0,
+    };
+    *seen = true;
+    if empty {
+        return true;
+    }
+    let mut next_col = 0u32;
+    let mut p = tag_end + 1;
+    loop {
+        while p < bytes.len() && bytes[p].is_ascii_whitespace() {
+            p += 1;
+        }
+        if p >= bytes.len() || bytes[p] != b'<' {
+            return false;
+        }
+        let Some(gt) = find_tag_end(bytes, p) else {
+            return false;
+        };
+        let tag = &bytes[p + 1..gt];
+        if tag.first() == Some(&b'/') {
+            return tag[1..].trim_ascii_end() == row_name;
+        }
+        let nlen = tag
+            .iter()
+            .position(|&b| b.is_ascii_whitespace() || b == b'/')
+            .unwrap_or(tag.len());
+        let cell_name = &tag[..nlen];
+        if local(cell_name) != b"c" {
+            return false;
+        }
+        let self_closing = tag.last() == Some(&b'/');
+        let mut cell = RawCell {
+            row: *row,
+            col: next_col,
+            ty: None,
+            style: 0,
+            has_v: false,
+            inline: None,
+            text: String::new(),
+        };
+        let mut pos_attr = None;
+        let body = &tag[nlen..if self_closing {
+            tag.len() - 1
+        } else {
+            tag.len()
+        }];
+        let ok = attrs(body, |k, v| match k {
+            b"r" => pos_attr = Some(cell_ref(v)),
+            b"t" => cell.ty = std::str::from_utf8(v).ok().map(Into::into),
+            b"s" => {
+                cell.style = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(0)
+            }
+            _ => {}
+        });
+        if !ok {
+            return false;
+        }
+        match pos_attr {
+            Some(Some((r, c))) => {
+                cell.row = r;
+                cell.col = c;
+            }
+            Some(None) => {} // unparsable reference: as the general reader, keep the running position
+            None => {}
+        }
+        next_col = cell.col + 1;
+        p = gt + 1;
+        if !self_closing {
+            // Children until `</c>`.
+            loop {
+                while p < bytes.len() && bytes[p].is_ascii_whitespace() {
+                    p += 1;
+                }
+                if p >= bytes.len() || bytes[p] != b'<' {
+                    return false;
+                }
+                let Some(gt) = find_tag_end(bytes, p) else {
+                    return false;
+                };
+                let tag = &bytes[p + 1..gt];
+                if tag.first() == Some(&b'/') {
+                    if tag[1..].trim_ascii_end() != cell_name {
+                        return false;
+                    }
+                    p = gt + 1;
+                    break;
+                }
+                let nlen = tag
+                    .iter()
+                    .position(|&b| b.is_ascii_whitespace() || b == b'/')
+                    .unwrap_or(tag.len());
+                let full = &tag[..nlen];
+                let closed = tag.last() == Some(&b'/');
+                match local(full) {
+                    b"v" => {
+                        cell.has_v = true;
+                        cell.text.clear();
+                        if closed {
+                            p = gt + 1;
+                        } else {
+                            let Some(next) = text_until_close(bytes, gt + 1, full, &mut cell.text)
+                            else {
+                                return false;
+                            };
+                            p = next;
+                        }
+                    }
+                    b"f" => {
+                        // A formula: only its cached <v> counts. Skip it.
+                        if closed {
+                            p = gt + 1;
+                        } else {
+                            let mut formula = String::new();
+                            let Some(next) = text_until_close(bytes, gt + 1, full, &mut formula)
+                            else {
+                                return false;
+                            };
+                            p = next;
+                        }
+                    }
+                    b"is" => {
+                        let mut text = String::new();
+                        if closed {
+                            p = gt + 1;
+                        } else {
+                            let Some(next) = inline_string(bytes, full, gt + 1, &mut text) else {
+                                return false;
+                            };
+                            p = next;
+                        }
+                        cell.inline = Some(text);
+                    }
+                    _ => return false,
+                }
+            }
+        }
+        cells.push(cell);
+    }
+}
+
+/// Text content up to the next tag, which must close `name`. Returns the
+/// position after that closing tag.
+fn text_until_close(bytes: &[u8], start: usize, name: &[u8], out: &mut String) -> Option<usize> {
+    let lt = memchr(b'<', &bytes[start..]).map(|i| start + i)?;
+    push_text(&bytes[start..lt], out)?;
+    if bytes.get(lt + 1) != Some(&b'/') {
+        return None; // CDATA, comment or child element
+    }
+    let gt = memchr(b'>', &bytes[lt..]).map(|i| lt + i)?;
+    (bytes[lt + 2..gt].trim_ascii_end() == name).then_some(gt + 1)
+}
+
+/// `<is>`: the text of its `<t>` elements, phonetic runs (`<rPh>`) left
+/// out; every other element (`<r>`, `<rPr>` and its children,
+/// `<phoneticPr>`) is passed over, as the general reader does. Returns the
+/// position after `</is>`.
+fn inline_string(bytes: &[u8], is_name: &[u8], mut p: usize, out: &mut String) -> Option<usize> {
+    let mut in_phonetic = false;
+    // Elements opened inside <is> and not closed yet: closes must match.
+    let mut open: Vec<&[u8]> = Vec::new();
+    loop {
+        let lt = memchr(b'<', &bytes[p..]).map(|i| p + i)?;
+        if !bytes[p..lt].iter().all(|b| b.is_ascii_whitespace()) {
+            return None; // text outside <t>
+        }
+        let gt = find_tag_end(bytes, lt)?;
+        let tag = &bytes[lt + 1..gt];
+        p = gt + 1;
+        if let Some(close) = tag.strip_prefix(b"/") {
+            let close = close.trim_ascii_end();
+            match open.pop() {
+                Some(name) if name == close => {
+                    if local(name) == b"rPh" {
+                        in_phonetic = false;
+                    }
+                }
+                Some(_) => return None,
+                None if close == is_name => return Some(p),
+                None => return None,
+            }
+            continue;
+        }
+        if tag.first().is_some_and(|b| *b == b'!' || *b == b'?') {
+            return None;
+        }
+        let nlen = tag
+            .iter()
+            .position(|&b| b.is_ascii_whitespace() || b == b'/')
+            .unwrap_or(tag.len());
+        let full = &tag[..nlen];
+        let closed = tag.last() == Some(&b'/');
+        match local(full) {
+            b"t" if !closed => {
+                if in_phonetic {
+                    let mut skip = String::new();
+                    p = text_until_close(bytes, p, full, &mut skip)?;
+                } else {
+                    p = text_until_close(bytes, p, full, out)?;
+                }
+            }
+            name => {
+                if !closed {
+                    if name == b"rPh" {
+                        in_phonetic = true;
+                    }
+                    open.push(full);
+                }
+            }
+        }
+    }
+}
+
+/// Append XML character data: entities resolved, CRLF/CR -> LF.
+fn push_text(raw: &[u8], out: &mut String) -> Option<()> {
+    let s = std::str::from_utf8(raw).ok()?;
+    if !s.contains(['&', '\r']) {
+        out.push_str(s);
+        return Some(());
+    }
+    let mut rest = s;
+    while let Some(i) = rest.find(['&', '\r']) {
+        out.push_str(&rest[..i]);
+        if rest.as_bytes()[i] == b'\r' {
+            out.push('\n');
+            rest = &rest[i + 1..];
+            if rest.starts_with('\n') {
+                rest = &rest[1..];
+            }
+            continue;
+        }
+        let semi = rest[i..].find(';')? + i;
+        let ent = &rest[i + 1..semi];
+        match ent {
+            "amp" => out.push('&'),
+            "lt" => out.push('<'),
+            "gt" => out.push('>'),
+            "quot" => out.push('"'),
+            "apos" => out.push('\''),
+            _ => {
+                let code = if let Some(h) = ent.strip_prefix("#x") {
+                    u32::from_str_radix(h, 16).ok()?
+                } else {
+                    ent.strip_prefix('#')?.parse().ok()?
+                };
+                // Control characters other than tab/LF/CR are not XML 1.0
+                // characters: leave such a row to the general reader.
+                if code < 0x20 && !matches!(code, 0x9 | 0xA | 0xD) {
+                    return None;
+                }
+                out.push(char::from_u32(code)?);
+            }
+        }
+        rest = &rest[semi + 1..];
+    }
+    out.push_str(rest);
+    Some(())
+}
