@@ -350,7 +350,11 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
 }
 
+/// Rows per message to the writer thread.
+const WRITER_BATCH: usize = 4096;
+
 /// What the extract writer thread is told, in order.
+
 enum WriterMsg {
     /// Open the chunk's output with this header.
     Start {
@@ -542,7 +546,13 @@ impl ChunkSink for StreamSink<'_> {
                     })
                     .collect()
             };
-            send(&self.tx, WriterMsg::Rows(rows))?;
+            // Small batches: the writer's queue holds a few thousand rows,
+            // not whole files, so memory is the pool's window and no more.
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
+                let batch: Vec<Vec<Value>> = rows.by_ref().take(WRITER_BATCH).collect();
+                send(&self.tx, WriterMsg::Rows(batch))?;
+            }
         }
         Ok(())
     }
@@ -627,9 +637,9 @@ pub fn run(cfg: &Config) -> Result<Report> {
     let mut report = Report::new("extract");
     ensure_dir(&cfg.out)?;
     let format = cfg.table_format;
-    // Two messages of look-ahead: a file's rows can wait while the writer
+    // A few batches of look-ahead: rows can wait while the writer
     // compresses the previous ones; memory stays at a few files.
-    let (tx, rx) = sync_channel::<WriterMsg>(2);
+    let (tx, rx) = sync_channel::<WriterMsg>(4);
     let compression = cfg.compression_level;
     let writer = std::thread::Builder::new()
         .name("sheetsift-writer".into())
