@@ -87,7 +87,26 @@ impl Report {
         self.chunks.iter().filter(|c| c.status == "failed").count()
     }
 
+    /// Finish a run that completed: exit code 3 when any input file or
+    /// chunk failed, else 0.
+    pub fn conclude(&mut self, elapsed: Duration) {
+        let failed = !self.files_failed.is_empty()
+            || self
+                .chunks
+                .iter()
+                .any(|c| c.status == "failed" || c.status == "no readable file");
+        self.finish(
+            elapsed,
+            if failed {
+                crate::error::exit::PARTIAL
+            } else {
+                crate::error::exit::OK
+            },
+        );
+    }
+
     /// Set the elapsed time, exit code and the one-line verdict.
+
     pub fn finish(&mut self, elapsed: Duration, exit_code: i32) {
         self.elapsed_seconds = (elapsed.as_secs_f64() * 1000.0).round() / 1000.0;
         self.exit_code = exit_code;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::dialogue::{self, group, Corpus, Rendered};
 use crate::discover::discover;
-use crate::error::{exit, Error, FileError, FileErrorKind, Result};
+use crate::error::{Error, FileError, FileErrorKind, Result};
 use crate::interrupt;
 use crate::pool::{ordered_map, thread_pool, PoolError};
 use crate::progress::Progress;
@@ -93,6 +93,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
             Ok(fd) => {
                 for note in &fd.notes {
                     progress.println(&format!("note: {}: {note}", path.display()));
+                    report.notes.push(format!("{}: {note}", path.display()));
                 }
                 report.files_processed += 1;
                 progress.inc(fd.rows_read);
@@ -144,14 +145,6 @@ pub fn finish_stage2(
         spilled_to_disk: corpus.has_spilled(),
         outputs: written.outputs,
     });
-    let failed = !report.files_failed.is_empty()
-        || report
-            .chunks
-            .iter()
-            .any(|c| c.status == "failed" || c.status == "no readable file");
-    report.finish(
-        started.elapsed(),
-        if failed { exit::PARTIAL } else { exit::OK },
-    );
+    report.conclude(started.elapsed());
     Ok(report)
 }

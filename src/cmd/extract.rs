@@ -15,7 +15,7 @@ use std::time::Instant;
 use crate::chunk::{self, Chunk};
 use crate::config::Config;
 use crate::discover::discover;
-use crate::error::{exit, Error, FileError, FileErrorKind, Result};
+use crate::error::{Error, FileError, FileErrorKind, Result};
 use crate::filter::DropCounts;
 use crate::interrupt;
 use crate::pool::{ordered_map, thread_pool, PoolError};
@@ -195,6 +195,7 @@ pub fn stage1(
                 Ok(read) => {
                     for note in &read.book.notes {
                         progress.println(&format!("note: {}: {note}", path.display()));
+                        report.notes.push(format!("{}: {note}", path.display()));
                     }
                     report.files_processed += 1;
                     report.rows_read += read.rows_read;
@@ -682,14 +683,6 @@ pub fn run(cfg: &Config) -> Result<Report> {
     }
     report.chunks.sort_by_key(|c| c.index);
     crate::manifest::write(&cfg.out, cfg, &files, &report.chunks)?;
-    let failed = !report.files_failed.is_empty()
-        || report
-            .chunks
-            .iter()
-            .any(|c| c.status == "failed" || c.status == "no readable file");
-    report.finish(
-        started.elapsed(),
-        if failed { exit::PARTIAL } else { exit::OK },
-    );
+    report.conclude(started.elapsed());
     Ok(report)
 }
