@@ -82,7 +82,18 @@ impl Report {
         }
     }
 
+    /// Record an input file that could not be used; returns the line to
+    /// print (`error: PATH: reason`).
+    pub fn fail_file(&mut self, e: &crate::error::FileError) -> String {
+        self.files_failed.push(FailedFile {
+            path: e.path.clone(),
+            reason: e.kind.to_string(),
+        });
+        format!("error: {e}")
+    }
+
     /// Chunks that failed for a reason of their own (a cell too long).
+
     pub fn chunks_failed(&self) -> usize {
         self.chunks.iter().filter(|c| c.status == "failed").count()
     }

@@ -14,7 +14,7 @@ use crate::interrupt;
 use crate::pool::{ordered_map, thread_pool, PoolError};
 use crate::progress::Progress;
 use crate::read::{read_file, ReadOptions};
-use crate::report::{DialogueReport, FailedFile, Report};
+use crate::report::{DialogueReport, Report};
 use crate::table::{Table, DEFAULT_SPILL_BYTES};
 
 /// What a worker hands back for one file.
@@ -105,11 +105,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
                 )?;
             }
             Err(e) => {
-                progress.println(&format!("error: {e}"));
-                report.files_failed.push(FailedFile {
-                    path: e.path.clone(),
-                    reason: e.kind.to_string(),
-                });
+                progress.println(&report.fail_file(&e));
                 progress.inc(0);
             }
         }

@@ -220,11 +220,7 @@ pub fn stage1(
                     }
                 }
                 Err(e) => {
-                    progress.println(&format!("error: {e}"));
-                    report.files_failed.push(FailedFile {
-                        path: e.path.clone(),
-                        reason: e.kind.to_string(),
-                    });
+                    progress.println(&report.fail_file(&e));
                     progress.inc(0);
                 }
             }

@@ -268,6 +268,18 @@ fn find_tag_end(bytes: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+/// After optional whitespace from `p`, the next tag: its `<` and `>`
+/// positions; `None` for text or anything malformed.
+fn next_tag(bytes: &[u8], mut p: usize) -> Option<(usize, usize)> {
+    while p < bytes.len() && bytes[p].is_ascii_whitespace() {
+        p += 1;
+    }
+    if bytes.get(p) != Some(&b'<') {
+        return None;
+    }
+    Some((p, find_tag_end(bytes, p)?))
+}
+
 /// The local part of a possibly prefixed name.
 fn local(name: &[u8]) -> &[u8] {
     match memchr(b':', name) {
@@ -375,15 +387,10 @@ fn parse_row(
     let mut next_col = 0u32;
     let mut p = tag_end + 1;
     loop {
-        while p < bytes.len() && bytes[p].is_ascii_whitespace() {
-            p += 1;
-        }
-        if p >= bytes.len() || bytes[p] != b'<' {
-            return false;
-        }
-        let Some(gt) = find_tag_end(bytes, p) else {
+        let Some((lt, gt)) = next_tag(bytes, p) else {
             return false;
         };
+        p = lt;
         let tag = &bytes[p + 1..gt];
         if tag.first() == Some(&b'/') {
             return tag[1..].trim_ascii_end() == row_name;
@@ -439,15 +446,10 @@ fn parse_row(
         if !self_closing {
             // Children until `</c>`.
             loop {
-                while p < bytes.len() && bytes[p].is_ascii_whitespace() {
-                    p += 1;
-                }
-                if p >= bytes.len() || bytes[p] != b'<' {
-                    return false;
-                }
-                let Some(gt) = find_tag_end(bytes, p) else {
+                let Some((lt, gt)) = next_tag(bytes, p) else {
                     return false;
                 };
+                p = lt;
                 let tag = &bytes[p + 1..gt];
                 if tag.first() == Some(&b'/') {
                     if tag[1..].trim_ascii_end() != cell_name {
