@@ -162,10 +162,7 @@ impl<R: Read> FastSheet<R> {
                     Step::Fallback
                 });
             }
-            let nlen = tag
-                .iter()
-                .position(|&b| b.is_ascii_whitespace() || b == b'/')
-                .unwrap_or(tag.len());
+            let nlen = tag_name(tag).len();
             if local(&tag[..nlen]) != b"row" {
                 return Ok(Step::Fallback);
             }
@@ -278,6 +275,15 @@ fn next_tag(bytes: &[u8], mut p: usize) -> Option<(usize, usize)> {
         return None;
     }
     Some((p, find_tag_end(bytes, p)?))
+}
+
+/// The element name at the start of a tag's body (`x:c r="A1"` -> `x:c`).
+fn tag_name(tag: &[u8]) -> &[u8] {
+    let end = tag
+        .iter()
+        .position(|&b| b.is_ascii_whitespace() || b == b'/')
+        .unwrap_or(tag.len());
+    &tag[..end]
 }
 
 /// The local part of a possibly prefixed name.
@@ -395,10 +401,7 @@ fn parse_row(
         if tag.first() == Some(&b'/') {
             return tag[1..].trim_ascii_end() == row_name;
         }
-        let nlen = tag
-            .iter()
-            .position(|&b| b.is_ascii_whitespace() || b == b'/')
-            .unwrap_or(tag.len());
+        let nlen = tag_name(tag).len();
         let cell_name = &tag[..nlen];
         if local(cell_name) != b"c" {
             return false;
@@ -458,10 +461,7 @@ fn parse_row(
                     p = gt + 1;
                     break;
                 }
-                let nlen = tag
-                    .iter()
-                    .position(|&b| b.is_ascii_whitespace() || b == b'/')
-                    .unwrap_or(tag.len());
+                let nlen = tag_name(tag).len();
                 let full = &tag[..nlen];
                 let closed = tag.last() == Some(&b'/');
                 match local(full) {
@@ -556,10 +556,7 @@ fn inline_string(bytes: &[u8], is_name: &[u8], mut p: usize, out: &mut String) -
         if tag.first().is_some_and(|b| *b == b'!' || *b == b'?') {
             return None;
         }
-        let nlen = tag
-            .iter()
-            .position(|&b| b.is_ascii_whitespace() || b == b'/')
-            .unwrap_or(tag.len());
+        let nlen = tag_name(tag).len();
         let full = &tag[..nlen];
         let closed = tag.last() == Some(&b'/');
         match local(full) {
