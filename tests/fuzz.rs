@@ -248,6 +248,10 @@ const TRICKY: &[&str] = &[
 line3</t></is></c></row></sheetData></worksheet>"#,
     "<worksheet><sheetData><row r=\"1\" spans=\"1:2\"><c r=\"A1\" t=\"inlineStr\"><is><t>crlf\r\nand cr\r</t></is></c><c r='B1' s = '3' t = 's'><v>1</v></c></row><row r=\"4\"/><row r=\"5\"><c r=\"A5\" t=\"d\"><v>2023-05-01T09:30:00</v></c></row></sheetData></worksheet>",
     r#"<worksheet><sheetData/></worksheet>"#,
+    // Found by the mutation test: the end tag must match sheetData's name
+    // exactly (the fast path once accepted `<//x:sheetData>`).
+    r#"<x:worksheet xmlns:x="urn:x"><x:sheetData><x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c></x:row><//x:sheetData></x:worksheet>"#,
+
     r#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&nbsp;unknown entity</t></is></c></row></sheetData></worksheet>"#,
 ];
 

@@ -45,6 +45,9 @@ pub(crate) struct FastSheet<R: Read> {
     eof: bool,
     /// The start tags open at `<sheetData>`, to reopen on a fallback.
     pub reopen: Vec<u8>,
+    /// The sheetData element's name as written (`sheetData`, `x:sheetData`):
+    /// its end tag must match it exactly, as the general reader checks.
+    sheet_data_name: Vec<u8>,
     /// Row state shared with the general reader.
     pub row: u32,
     pub row_seen: bool,
@@ -64,6 +67,7 @@ impl<R: Read> FastSheet<R> {
             pos: 0,
             eof: false,
             reopen: Vec::new(),
+            sheet_data_name: b"sheetData".to_vec(),
             row: 0,
             row_seen: false,
             next_col: 0,
@@ -119,6 +123,9 @@ impl<R: Read> FastSheet<R> {
                 let Some(reopen) = prefix_open_tags(&self.buf[..end]) else {
                     return Ok(Err(()));
                 };
+                // The last reopened tag is `<NAME>` of sheetData itself.
+                let last = reopen.iter().rposition(|&b| b == b'<').unwrap_or(0);
+                self.sheet_data_name = reopen[last + 1..reopen.len() - 1].to_vec();
                 self.reopen = reopen;
                 self.pos = end;
                 return Ok(Ok(self.buf[end - 2] != b'/'));
@@ -156,11 +163,13 @@ impl<R: Read> FastSheet<R> {
             };
             let tag = &rest[1..tag_end];
             if let Some(close) = tag.strip_prefix(b"/") {
-                return Ok(if local(close.trim_ascii()) == b"sheetData" {
-                    Step::End
-                } else {
-                    Step::Fallback
-                });
+                return Ok(
+                    if close.trim_ascii_end() == self.sheet_data_name.as_slice() {
+                        Step::End
+                    } else {
+                        Step::Fallback
+                    },
+                );
             }
             let nlen = tag_name(tag).len();
             if local(&tag[..nlen]) != b"row" {
