@@ -76,10 +76,12 @@ fn main() {
         }
         r += 1;
     }
+    let cells = t.elapsed().as_secs_f64();
     wb.save(dir.path().join("out.xlsx")).expect("save");
     let write = t.elapsed().as_secs_f64();
     println!(
-        "baseline rows={} read_s={read:.2} write_s={write:.2}",
-        rows.len()
+        "baseline rows={} read_s={read:.2} write_s={write:.2} save_s={:.2}",
+        rows.len(),
+        write - cells
     );
 }

@@ -24,6 +24,7 @@ fn opts() -> ReadOptions {
         required: ["坐席id", "客户微信id", "是否客服", "消息内容"].map(String::from),
         sheet: None,
         encoding: None,
+        parse_threads: 0,
     }
 }
 

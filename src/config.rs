@@ -296,6 +296,7 @@ impl Config {
                 required,
                 sheet: common.sheet.clone().or(file.input.sheet),
                 encoding,
+                parse_threads: 0,
             },
             agent_value: pick(&common.agent_value, &file.columns.agent_value, "是"),
             filter: RowFilter::new(phrases, match_mode),

@@ -17,6 +17,7 @@ fn opts() -> ReadOptions {
         required: ["坐席id", "客户微信id", "是否客服", "消息内容"].map(String::from),
         sheet: None,
         encoding: None,
+        parse_threads: 0,
     }
 }
 
@@ -271,8 +272,47 @@ fn fast_path_agrees_with_the_general_reader_on_known_sheets() {
     }
 }
 
+/// The parallel reader (blocks of rows parsed at once, the rest serially
+/// from the first row a block cannot take) reads what the serial one
+/// reads, whatever the block size: cuts fall between rows, inside rows and
+/// inside CDATA, comments and rows without `r`.
+#[test]
+fn parallel_reader_agrees_with_the_serial_one_on_known_sheets() {
+    let mut sheets = fixture_sheets();
+    sheets.extend(TRICKY.iter().map(|s| s.as_bytes().to_vec()));
+    for (i, xml) in sheets.iter().enumerate() {
+        let serial = sheetsift::read::sheet_cells_for_tests(xml, &SHARED, true);
+        for block in [1, 7, 64, 300, 4096, 1 << 20] {
+            for threads in [1, 3] {
+                let par =
+                    sheetsift::read::sheet_cells_parallel_for_tests(xml, &SHARED, threads, block);
+                assert_eq!(
+                    par,
+                    serial,
+                    "sheet {i}, block {block}, {threads} threads: {}",
+                    String::from_utf8_lossy(&xml[..xml.len().min(300)])
+                );
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The same on damaged sheets, errors included.
+    #[test]
+    fn parallel_reader_agrees_on_mutated_sheets(which in 0usize..64, edits in prop::collection::vec(edit(), 1..6), block in 1usize..400) {
+        let mut sheets = fixture_sheets();
+        sheets.extend(TRICKY.iter().map(|s| s.as_bytes().to_vec()));
+        let mut xml = sheets[which % sheets.len()].clone();
+        for e in &edits {
+            apply(&mut xml, e);
+        }
+        let serial = sheetsift::read::sheet_cells_for_tests(&xml, &SHARED, true);
+        let par = sheetsift::read::sheet_cells_parallel_for_tests(&xml, &SHARED, 2, block);
+        prop_assert_eq!(par, serial, "block {} xml {:?}", block, String::from_utf8_lossy(&xml));
+    }
 
     /// On damaged sheets too: whatever the fast path reads, it reads as the
     /// general reader does, and it fails where the general reader fails.

@@ -20,7 +20,8 @@ use memchr::{memchr, memmem};
 pub(crate) struct RawCell {
     pub row: u32,
     pub col: u32,
-    pub ty: Option<Box<str>>,
+    /// `t`, one of the names the reader tells apart (`str` for any other).
+    pub ty: Option<&'static str>,
     pub style: usize,
     pub has_v: bool,
     /// The `<is>` text, when the cell has one.
@@ -36,6 +37,30 @@ pub(crate) enum Step {
     End,
     /// Not understood: the unread bytes start at a row boundary.
     Fallback,
+}
+
+/// The tags open at `<sheetData>`: to reopen for the general reader, and
+/// the sheetData name its end tag must match.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OpenTags {
+    pub reopen: Vec<u8>,
+    pub sheet_data_name: Vec<u8>,
+}
+
+impl FastSheet<std::io::Empty> {
+    /// Parse one block of whole rows cut from the middle of a sheet: no
+    /// refills, and every row must carry its `r`.
+    pub fn block(bytes: Vec<u8>, open: &OpenTags) -> Self {
+        let mut f = FastSheet::resume(std::io::empty(), bytes, open, (0, false, 0));
+        f.eof = true;
+        f.strict_rows = true;
+        f
+    }
+
+    /// The block's bytes back.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
 }
 
 pub(crate) struct FastSheet<R: Read> {
@@ -55,9 +80,16 @@ pub(crate) struct FastSheet<R: Read> {
     /// position for a cell without `r`).
     pub next_col: u32,
     pub cells: Vec<RawCell>,
+    /// Every row must carry its own `r`: for a block parsed without the
+    /// rows before it, whose position a row without `r` would depend on.
+    strict_rows: bool,
 }
 
 const CHUNK: usize = 1 << 18;
+
+/// Built once: a searcher per row costs more than the search.
+static ROW_END: std::sync::LazyLock<memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memmem::Finder::new(b"row>"));
 
 impl<R: Read> FastSheet<R> {
     pub fn new(src: R) -> Self {
@@ -72,7 +104,49 @@ impl<R: Read> FastSheet<R> {
             row_seen: false,
             next_col: 0,
             cells: Vec::new(),
+            strict_rows: false,
         }
+    }
+
+    /// Go on at a row boundary of a sheet whose `<sheetData>` was found
+    /// elsewhere: `buf` holds the first unread bytes, `src` the rest.
+    pub fn resume(
+        src: R,
+        buf: Vec<u8>,
+        open: &OpenTags,
+        (row, row_seen, next_col): (u32, bool, u32),
+    ) -> Self {
+        FastSheet {
+            src,
+            buf,
+            pos: 0,
+            eof: false,
+            reopen: open.reopen.clone(),
+            sheet_data_name: open.sheet_data_name.clone(),
+            row,
+            row_seen,
+            next_col,
+            cells: Vec::new(),
+            strict_rows: false,
+        }
+    }
+
+    /// The start tags open at `<sheetData>` (after [`Self::seek_sheet_data`]).
+    pub fn open_tags(&self) -> OpenTags {
+        OpenTags {
+            reopen: self.reopen.clone(),
+            sheet_data_name: self.sheet_data_name.clone(),
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Whether everything read so far was consumed and the source is done.
+    pub fn exhausted(&self) -> bool {
+        self.eof && self.pos >= self.buf.len()
     }
 
     /// Every byte read so far, and the source: for a fallback before any
@@ -94,10 +168,10 @@ impl<R: Read> FastSheet<R> {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        let old = self.buf.len();
-        self.buf.resize(old + CHUNK, 0);
-        let n = self.src.read(&mut self.buf[old..])?;
-        self.buf.truncate(old + n);
+        // Into spare capacity: no zeroing of the buffer first.
+        let n = (&mut self.src)
+            .take(CHUNK as u64)
+            .read_to_end(&mut self.buf)?;
         if n == 0 {
             self.eof = true;
         }
@@ -181,19 +255,11 @@ impl<R: Read> FastSheet<R> {
             let end = if empty {
                 Some(tag_end + 1)
             } else {
-                memmem::find_iter(&rest[tag_end..], b"row>")
+                ROW_END
+                    .find_iter(&rest[tag_end..])
                     .map(|i| tag_end + i)
-                    .find_map(|at| {
-                        let lt = rest[..at].iter().rposition(|&b| b == b'<')?;
-                        let between = &rest[lt + 1..at];
-                        let is_close = between.first() == Some(&b'/')
-                            && (between.len() == 1
-                                || (between.ends_with(b":")
-                                    && !between
-                                        .iter()
-                                        .any(|b| b.is_ascii_whitespace() || *b == b'>')));
-                        is_close.then_some(at + 4)
-                    })
+                    .find(|&at| closes_row(rest, at))
+                    .map(|at| at + 4)
             };
             let Some(end) = end else {
                 if self.eof || rest.len() > 64 << 20 {
@@ -205,14 +271,22 @@ impl<R: Read> FastSheet<R> {
             let row_bytes = &self.buf[self.pos..self.pos + end];
             // The general reader rejects invalid UTF-8 anywhere, even inside
             // tags this scanner skips: check the whole row.
-            if std::str::from_utf8(row_bytes).is_err() {
+            if simdutf8::basic::from_utf8(row_bytes).is_err() {
                 return Ok(Step::Fallback);
             }
 
             let mut cells = std::mem::take(&mut self.cells);
             cells.clear();
             let (mut row, mut seen) = (self.row, self.row_seen);
-            let ok = parse_row(row_bytes, tag_end, empty, &mut row, &mut seen, &mut cells);
+            let ok = parse_row(
+                row_bytes,
+                tag_end,
+                empty,
+                self.strict_rows,
+                &mut row,
+                &mut seen,
+                &mut cells,
+            );
             self.cells = cells;
             if !ok {
                 return Ok(Step::Fallback);
@@ -224,6 +298,39 @@ impl<R: Read> FastSheet<R> {
             return Ok(Step::Row);
         }
     }
+}
+
+/// Whether the `row>` at `at` ends a `</row>` or `</prefix:row>` tag.
+fn closes_row(bytes: &[u8], at: usize) -> bool {
+    let Some(lt) = bytes[..at].iter().rposition(|&b| b == b'<') else {
+        return false;
+    };
+    let between = &bytes[lt + 1..at];
+    between.first() == Some(&b'/')
+        && (between.len() == 1
+            || (between.ends_with(b":")
+                && !between
+                    .iter()
+                    .any(|b| b.is_ascii_whitespace() || *b == b'>')))
+}
+
+/// Just past the last `</row>` in `bytes`: where a block of whole rows can
+/// be cut. Only a hint: a block cut anywhere else just fails the fast parse
+/// at that row, and the caller goes on serially from there.
+pub(crate) fn last_row_end(bytes: &[u8]) -> Option<usize> {
+    memmem::rfind_iter(bytes, b"row>")
+        .find(|&at| closes_row(bytes, at))
+        .map(|at| at + 4)
+}
+
+/// Just past the first `</row>` ending at or after `from`.
+pub(crate) fn next_row_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(3).min(bytes.len());
+    ROW_END
+        .find_iter(&bytes[start..])
+        .map(|i| start + i)
+        .find(|&at| closes_row(bytes, at))
+        .map(|at| at + 4)
 }
 
 /// Whether the worksheet up to and including its `<sheetData>` start tag
@@ -261,17 +368,21 @@ fn prefix_open_tags(prefix: &[u8]) -> Option<Vec<u8>> {
 /// The `>` that ends the tag starting at `from`, skipping quoted
 /// attribute values (which may contain `>`).
 fn find_tag_end(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut p = from + 1;
-    loop {
-        let i = memchr::memchr3(b'>', b'"', b'\'', &bytes[p..])? + p;
-        if bytes[i] == b'>' {
+    // Tags are short: one plain pass beats setting up SIMD searches.
+    let mut quote = None;
+    for (i, &b) in bytes.iter().enumerate().skip(from + 1) {
+        match (quote, b) {
             // `<` is never valid inside a tag, quoted or not: a damaged
             // tag is for the general reader, whose quote tracking may run
             // past this row.
-            return memchr(b'<', &bytes[from + 1..i]).is_none().then_some(i);
+            (_, b'<') => return None,
+            (None, b'>') => return Some(i),
+            (None, b'"' | b'\'') => quote = Some(b),
+            (Some(q), _) if q == b => quote = None,
+            _ => {}
         }
-        p = memchr(bytes[i], &bytes[i + 1..])? + i + 2;
     }
+    None
 }
 
 /// After optional whitespace from `p`, the next tag: its `<` and `>`
@@ -297,7 +408,7 @@ fn tag_name(tag: &[u8]) -> &[u8] {
 
 /// The local part of a possibly prefixed name.
 fn local(name: &[u8]) -> &[u8] {
-    match memchr(b':', name) {
+    match name.iter().position(|&b| b == b':') {
         Some(i) => &name[i + 1..],
         None => name,
     }
@@ -316,7 +427,7 @@ fn attrs(mut s: &[u8], mut f: impl FnMut(&[u8], &[u8])) -> bool {
         if s.is_empty() || s == b"/" {
             return true;
         }
-        let Some(eq) = memchr(b'=', s) else {
+        let Some(eq) = s.iter().position(|&b| b == b'=') else {
             return false;
         };
         let key = s[..eq].trim_ascii();
@@ -335,11 +446,11 @@ fn attrs(mut s: &[u8], mut f: impl FnMut(&[u8], &[u8])) -> bool {
         if q != b'"' && q != b'\'' {
             return false;
         }
-        let Some(close) = memchr(q, body) else {
+        let Some(close) = body.iter().position(|&b| b == q) else {
             return false;
         };
         let value = &body[..close];
-        if memchr(b'&', value).is_some() || memchr(b'<', value).is_some() {
+        if value.iter().any(|&b| b == b'&' || b == b'<') {
             return false; // entities in attributes: leave to quick-xml
         }
         f(local(key), value);
@@ -348,7 +459,18 @@ fn attrs(mut s: &[u8], mut f: impl FnMut(&[u8], &[u8])) -> bool {
 }
 
 fn parse_u32(v: &[u8]) -> Option<u32> {
-    std::str::from_utf8(v).ok()?.trim().parse().ok()
+    parse_number(v, |s| s.trim().parse().ok())
+}
+
+/// A plain run of ASCII digits, read directly; anything else (signs,
+/// Unicode spaces, overflow) through `slow`, so the result is exactly
+/// what `str` parsing gives.
+fn parse_number<T: TryFrom<u64>>(v: &[u8], slow: impl Fn(&str) -> Option<T>) -> Option<T> {
+    if !v.is_empty() && v.len() <= 9 && v.iter().all(u8::is_ascii_digit) {
+        let n = v.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        return T::try_from(n).ok();
+    }
+    slow(std::str::from_utf8(v).ok()?)
 }
 
 /// `B12` -> (row 11, col 1).
@@ -363,7 +485,7 @@ fn cell_ref(v: &[u8]) -> Option<(u32, u32)> {
             .checked_mul(26)?
             .checked_add((b.to_ascii_uppercase() - b'A' + 1) as u32)?;
     }
-    let row: u32 = std::str::from_utf8(&v[split..]).ok()?.parse().ok()?;
+    let row: u32 = parse_number(&v[split..], |s| s.parse().ok())?;
     Some((row.checked_sub(1)?, col.checked_sub(1)?))
 }
 
@@ -372,6 +494,7 @@ fn parse_row(
     bytes: &[u8],
     tag_end: usize,
     empty: bool,
+    strict: bool,
     row: &mut u32,
     seen: &mut bool,
     cells: &mut Vec<RawCell>,
@@ -392,6 +515,7 @@ fn parse_row(
     }
     *row = match r_attr {
         Some(n) if n > 0 => n - 1,
+        _ if strict => return false,
         _ if *seen => *row + 1,
         _ => 0,
     };
@@ -433,13 +557,18 @@ fn parse_row(
         }];
         let ok = attrs(body, |k, v| match k {
             b"r" => pos_attr = Some(cell_ref(v)),
-            b"t" => cell.ty = std::str::from_utf8(v).ok().map(Into::into),
-            b"s" => {
-                cell.style = std::str::from_utf8(v)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok())
-                    .unwrap_or(0)
+            b"t" => {
+                cell.ty = Some(match v {
+                    b"n" => "n",
+                    b"s" => "s",
+                    b"inlineStr" => "inlineStr",
+                    b"b" => "b",
+                    b"e" => "e",
+                    b"d" => "d",
+                    _ => "str",
+                })
             }
+            b"s" => cell.style = parse_number(v, |s| s.trim().parse().ok()).unwrap_or(0),
             _ => {}
         });
         if !ok {
@@ -591,7 +720,7 @@ fn inline_string(bytes: &[u8], is_name: &[u8], mut p: usize, out: &mut String) -
 
 /// Append XML character data: entities resolved, CRLF/CR -> LF.
 fn push_text(raw: &[u8], out: &mut String) -> Option<()> {
-    let s = std::str::from_utf8(raw).ok()?;
+    let s = simdutf8::basic::from_utf8(raw).ok()?;
     if !s.contains(['&', '\r']) {
         out.push_str(s);
         return Some(());

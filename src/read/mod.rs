@@ -10,9 +10,10 @@
 mod csv;
 mod excel;
 mod fastsheet;
+mod parallel;
 mod xlsx;
 
-pub use self::xlsx::sheet_cells_for_tests;
+pub use self::xlsx::{sheet_cells_for_tests, sheet_cells_parallel_for_tests};
 
 use std::path::Path;
 
@@ -29,6 +30,10 @@ pub struct ReadOptions {
     pub required: [String; 4],
     pub sheet: Option<String>,
     pub encoding: Option<Encoding>,
+    /// Threads parsing one large xlsx sheet (blocks of rows at once,
+    /// beside the caller's thread): for runs with more cores than files
+    /// (one big chunk file in `dialogues`). 0 or 1: the caller parses.
+    pub parse_threads: usize,
 }
 
 impl ReadOptions {
@@ -49,6 +54,10 @@ pub struct Sheet {
     pub rows_read: u64,
     /// 1-based row (xlsx) or line (csv) number of the row being offered.
     pub line: u64,
+    /// pandas' inference turned some column numeric (see [`ColumnKinds`]):
+    /// the kept rows were converted at the end of the sheet, after the
+    /// caller's `keep` saw them.
+    pub numeric_conversion: bool,
 }
 
 /// The usable sheets of one file, and notes about the sheets skipped.
@@ -215,8 +224,11 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
                 .push(format!("sheet {} skipped: empty", b.sheet.name));
             self.first_problem.get_or_insert(FileErrorKind::NoSheet);
         } else if b.usable {
-            if let Some(k) = b.kinds.take() {
-                k.apply(&mut b.sheet.rows);
+            if let Some(convert) = b.kinds.take().and_then(|k| k.conversions()) {
+                b.sheet.numeric_conversion = true;
+                for row in &mut b.sheet.rows {
+                    ColumnKinds::convert_row(&convert, row);
+                }
             }
             self.book.sheets.push(b.sheet);
         }
@@ -311,14 +323,6 @@ impl ColumnKinds {
                 Value::Text(s) => *v = parse_numeric(s).unwrap_or(Value::Empty),
                 Value::Bool(b) => *v = Value::Int(*b as i64),
                 _ => {}
-            }
-        }
-    }
-
-    fn apply(self, rows: &mut [Vec<Value>]) {
-        if let Some(convert) = self.conversions() {
-            for row in rows {
-                Self::convert_row(&convert, row);
             }
         }
     }
@@ -512,7 +516,10 @@ mod tests {
             k.observe(r);
         }
         let mut kept = rows.clone();
-        k.apply(&mut kept);
+        let convert = k.conversions().unwrap();
+        for row in &mut kept {
+            ColumnKinds::convert_row(&convert, row);
+        }
         assert_eq!(
             kept[0],
             [

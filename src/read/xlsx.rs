@@ -20,6 +20,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 use zip::ZipArchive;
 
+use super::fastsheet::{FastSheet, RawCell, Step};
 use super::{Collector, RowAssembler};
 use crate::error::FileErrorKind;
 use crate::value::Value;
@@ -79,6 +80,7 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
         date1904,
     };
 
+    let parse_threads = c.opts.parse_threads;
     for (name, rid) in sheets {
         if !c.wants(&name) {
             continue;
@@ -95,10 +97,15 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
         let part = zip
             .by_name(&real)
             .map_err(|e| corrupt(format!("{target}: {e}")))?;
-        read_sheet(part, &ctx, FAST_PATH, |r, col, v| {
+        let emit = |r, col, v| {
             rows.push(c, &mut b, r, col, v);
             !c.interrupted
-        })
+        };
+        if parse_threads > 1 && part.size() >= super::parallel::MIN_BYTES {
+            super::parallel::read_sheet(part, &ctx, parse_threads, emit)
+        } else {
+            read_sheet(part, &ctx, FAST_PATH, emit)
+        }
         .map_err(|e| corrupt(format!("sheet {name}: {e}")))?;
         if c.interrupted {
             return Err(FileErrorKind::Interrupted);
@@ -126,7 +133,7 @@ fn ole_kind(path: &Path) -> FileErrorKind {
     }
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     shared: &'a [Box<str>],
     date_styles: &'a [bool],
     date1904: bool,
@@ -539,51 +546,59 @@ fn read_sheet<R: Read>(
     fast: bool,
     mut emit: impl FnMut(u32, u32, Value) -> bool,
 ) -> Result<(), String> {
-    let general = |rest: Vec<u8>,
-                   src: R,
-                   state: (u32, bool, u32),
-                   emit: &mut dyn FnMut(u32, u32, Value) -> bool| {
-        let mut r = Reader::from_reader(BufReader::with_capacity(
-            1 << 16,
-            std::io::Cursor::new(rest).chain(src),
-        ));
-        let cfg = r.config_mut();
-        cfg.trim_text(false);
-        cfg.check_end_names = true;
-        cfg.expand_empty_elements = true;
-        stream_sheet(&mut r, ctx, state, emit)
-    };
     if !fast {
-        return general(Vec::new(), src, (0, false, 0), &mut emit);
+        return general(Vec::new(), src, ctx, (0, false, 0), &mut emit);
     }
-    let mut f = super::fastsheet::FastSheet::new(src);
+    let mut f = FastSheet::new(src);
     match f.seek_sheet_data().map_err(|e| e.to_string())? {
-        Ok(true) => {}
-        Ok(false) => return Ok(()),
+        Ok(true) => fast_rows(f, ctx, &mut emit),
+        Ok(false) => Ok(()),
         Err(()) => {
             let (all, src) = f.into_all();
-            return general(all, src, (0, false, 0), &mut emit);
+            general(all, src, ctx, (0, false, 0), &mut emit)
         }
     }
+}
+
+/// The general quick-xml reader over `head` then `src`, from row state
+/// `state` (row, row seen, next column).
+pub(super) fn general<R: Read>(
+    head: Vec<u8>,
+    src: R,
+    ctx: &Ctx<'_>,
+    state: (u32, bool, u32),
+    emit: &mut dyn FnMut(u32, u32, Value) -> bool,
+) -> Result<(), String> {
+    let mut r = Reader::from_reader(BufReader::with_capacity(
+        1 << 16,
+        std::io::Cursor::new(head).chain(src),
+    ));
+    let cfg = r.config_mut();
+    cfg.trim_text(false);
+    cfg.check_end_names = true;
+    cfg.expand_empty_elements = true;
+    stream_sheet(&mut r, ctx, state, emit)
+}
+
+/// The fast path from a row boundary to the end of the sheet, handing over
+/// to the general reader at the first row it does not understand.
+pub(super) fn fast_rows<R: Read>(
+    mut f: FastSheet<R>,
+    ctx: &Ctx<'_>,
+    emit: &mut dyn FnMut(u32, u32, Value) -> bool,
+) -> Result<(), String> {
     loop {
         match f.next_row().map_err(|e| e.to_string())? {
-            super::fastsheet::Step::Row => {
+            Step::Row => {
                 for cell in f.cells.drain(..) {
-                    let ty = CellType::of(cell.ty.as_deref().unwrap_or("n"));
-                    let value = if ty == CellType::Inline {
-                        cell.inline.map(Value::text_owned).unwrap_or(Value::Empty)
-                    } else if cell.has_v && !cell.text.is_empty() {
-                        cell_value(ty, cell.style, &cell.text, ctx)?
-                    } else {
-                        Value::Empty
-                    };
-                    if !emit(cell.row, cell.col, value) {
+                    let (row, col) = (cell.row, cell.col);
+                    if !emit(row, col, fast_cell_value(cell, ctx)?) {
                         return Ok(());
                     }
                 }
             }
-            super::fastsheet::Step::End => return Ok(()),
-            super::fastsheet::Step::Fallback => {
+            Step::End => return Ok(()),
+            Step::Fallback => {
                 let state = (f.row, f.row_seen, f.next_col);
                 let mut reopened = std::mem::take(&mut f.reopen);
                 let (rest, src) = f.into_rest();
@@ -591,10 +606,22 @@ fn read_sheet<R: Read>(
                 // open them again, so the general reader sees the document
                 // as it is (and checks its end tags against them).
                 reopened.extend_from_slice(&rest);
-                return general(reopened, src, state, &mut emit);
+                return general(reopened, src, ctx, state, emit);
             }
         }
     }
+}
+
+/// A cell of the fast path, typed.
+pub(super) fn fast_cell_value(cell: RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
+    let ty = CellType::of(cell.ty.as_deref().unwrap_or("n"));
+    Ok(if ty == CellType::Inline {
+        cell.inline.map(Value::text_owned).unwrap_or(Value::Empty)
+    } else if cell.has_v && !cell.text.is_empty() {
+        cell_value(ty, cell.style, &cell.text, ctx)?
+    } else {
+        Value::Empty
+    })
 }
 
 /// Test hook: the cells of one worksheet XML, through the fast path or the
@@ -613,6 +640,30 @@ pub fn sheet_cells_for_tests(
     };
     let mut out = Vec::new();
     read_sheet(xml, &ctx, fast, |r, c, v| {
+        out.push((r, c, v));
+        true
+    })?;
+    Ok(out)
+}
+
+/// Test hook: the cells of one worksheet XML through the parallel reader,
+/// with blocks of about `block` bytes (`tests/fuzz.rs` checks it agrees
+/// with the serial one).
+#[doc(hidden)]
+pub fn sheet_cells_parallel_for_tests(
+    xml: &[u8],
+    shared: &[&str],
+    threads: usize,
+    block: usize,
+) -> Result<Vec<(u32, u32, Value)>, String> {
+    let shared: Vec<Box<str>> = shared.iter().map(|s| (*s).into()).collect();
+    let ctx = Ctx {
+        shared: &shared,
+        date_styles: &[],
+        date1904: false,
+    };
+    let mut out = Vec::new();
+    super::parallel::read_sheet_in_blocks(xml, &ctx, threads, block, |r, c, v| {
         out.push((r, c, v));
         true
     })?;
