@@ -41,6 +41,24 @@ fn one_file(
     agent_value: &str,
     spill: &std::path::Path,
 ) -> Result<FileDialogues, FileError> {
+    // Group the rows as they are read, on the bet that the file is what
+    // stage 1 writes: sheets with one same header, no column that pandas'
+    // inference turns numeric. Nothing is held but the groups; where the
+    // bet fails, the file is read again and grouped the general way.
+    let mut bet = Speculation::default();
+    let book = read_file(path, opts, &mut |sheet, row| {
+        bet.offer(sheet, row);
+        false
+    })?;
+    if let Some(g) = bet.result(&book) {
+        return Ok(FileDialogues {
+            rows_read: g.rows_read,
+            dropped_missing: g.dropped_missing,
+            dropped_duplicate: g.dropped_duplicate,
+            rendered: dialogue::render(g.dialogues, agent_value),
+            notes: book.notes,
+        });
+    }
     let book = read_file(path, opts, &mut |_, _| true)?;
     let notes = book.notes.clone();
     let mut table = Table::new(spill, DEFAULT_SPILL_BYTES);
@@ -61,6 +79,64 @@ fn one_file(
     })
 }
 
+/// Grouping rows while they are read; valid only when every usable sheet
+/// has the same columns throughout and no numeric conversion (then the
+/// sheets' rows, in order, are exactly the table `group` would see).
+#[derive(Default)]
+struct Speculation {
+    columns: Option<Vec<String>>,
+    sheet: String,
+    grouper: Option<group::Grouper>,
+    failed: bool,
+}
+
+impl Speculation {
+    fn offer(&mut self, sheet: &crate::read::Sheet, row: &[crate::value::Value]) {
+        if self.failed {
+            return;
+        }
+        match (&self.columns, &mut self.grouper) {
+            (Some(columns), Some(grouper)) if sheet.name == self.sheet => {
+                // Cells right of the header add columns mid-sheet.
+                if sheet.columns.len() != columns.len() {
+                    self.failed = true;
+                } else {
+                    grouper.row(row);
+                }
+            }
+            (Some(columns), Some(grouper)) => {
+                if *columns != sheet.columns {
+                    self.failed = true;
+                } else {
+                    self.sheet = sheet.name.clone();
+                    grouper.row(row);
+                }
+            }
+            _ => {
+                let cols = sheet.required_idx.map(|i| {
+                    let name = &sheet.columns[i];
+                    sheet.columns.iter().position(|c| c == name).unwrap_or(i)
+                });
+                let mut grouper = group::Grouper::new(sheet.columns.len(), cols);
+                grouper.row(row);
+                self.columns = Some(sheet.columns.clone());
+                self.sheet = sheet.name.clone();
+                self.grouper = Some(grouper);
+            }
+        }
+    }
+
+    /// The groups, when the bet held for the whole file.
+    fn result(self, book: &crate::read::Workbook) -> Option<group::Grouped> {
+        let (columns, grouper) = (self.columns?, self.grouper?);
+        let same = book
+            .sheets
+            .iter()
+            .all(|s| s.columns == columns && !s.numeric_conversion);
+        (!self.failed && same).then(|| grouper.finish())
+    }
+}
+
 /// `sheetsift dialogues`.
 pub fn run(cfg: &Config) -> Result<Report> {
     let started = Instant::now();
@@ -74,7 +150,13 @@ pub fn run(cfg: &Config) -> Result<Report> {
     let mut progress = Progress::new(files.len() as u64, "files", cfg.quiet);
     progress.set_prefix("dialogues");
 
-    let opts = Arc::new(cfg.read.clone());
+    let mut opts = cfg.read.clone();
+    // Fewer files than workers (typically one big chunk file): let each
+    // file's parsing take a second thread.
+    if files.len() < cfg.jobs {
+        opts.parse_threads = cfg.jobs;
+    }
+    let opts = Arc::new(opts);
     let agent_value = Arc::new(cfg.agent_value.clone());
     let spill = Arc::new(cfg.out.clone());
     let pool = thread_pool(cfg.jobs)

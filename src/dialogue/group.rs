@@ -34,13 +34,8 @@ pub struct Grouped {
 /// are equal under Python `==`: de-duplication is exact, and costs one
 /// allocation per distinct row.
 pub fn group(table: &mut Table, cols: Columns, convert: Option<&[bool]>) -> Result<Grouped> {
-    let width = table.columns().len();
-    let mut g = Grouped::default();
-    let mut seen: FxHashSet<Box<[u8]>> = FxHashSet::default();
-    let mut index: FxHashMap<Box<[u8]>, usize> = FxHashMap::default();
-    let mut groups: Vec<((Key, Key), Vec<(Value, Value)>)> = Vec::new();
+    let mut grouper = Grouper::new(table.columns().len(), cols);
     let mut converted: Vec<Value> = Vec::new();
-    let (mut row_key, mut group_key) = (Vec::with_capacity(256), Vec::with_capacity(64));
     table.for_each_row(|row| {
         let row = match convert {
             Some(c) => {
@@ -51,39 +46,84 @@ pub fn group(table: &mut Table, cols: Columns, convert: Option<&[bool]>) -> Resu
             }
             None => row,
         };
-        g.rows_read += 1;
-        if row.len() < width || row.iter().any(Value::is_missing) {
-            g.dropped_missing += 1;
-            return Ok(());
-        }
-        row_key.clear();
-        for v in row {
-            v.write_canonical(&mut row_key);
-        }
-        if seen.contains(&row_key[..]) {
-            g.dropped_duplicate += 1;
-            return Ok(());
-        }
-        seen.insert(row_key.as_slice().into());
-        let [agent, customer, role, content] = cols;
-        group_key.clear();
-        row[agent].write_canonical(&mut group_key);
-        row[customer].write_canonical(&mut group_key);
-        let at = match index.get(&group_key[..]) {
-            Some(&i) => i,
-            None => {
-                index.insert(group_key.as_slice().into(), groups.len());
-                groups.push(((row[agent].key(), row[customer].key()), Vec::new()));
-                groups.len() - 1
-            }
-        };
-        groups[at].1.push((row[role].clone(), row[content].clone()));
+        grouper.row(row);
         Ok(())
     })?;
-    // pandas' sorted group keys: numbers by value, then text by code point.
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
-    g.dialogues = groups.into_iter().map(|(_, msgs)| msgs).collect();
-    Ok(g)
+    Ok(grouper.finish())
+}
+
+/// [`group`] one row at a time, for rows that arrive as they are read.
+pub struct Grouper {
+    width: usize,
+    cols: Columns,
+    g: Grouped,
+    seen: FxHashSet<Box<[u8]>>,
+    index: FxHashMap<Box<[u8]>, usize>,
+    groups: Vec<((Key, Key), Vec<(Value, Value)>)>,
+    row_key: Vec<u8>,
+    group_key: Vec<u8>,
+}
+
+impl Grouper {
+    /// Rows of `width` columns; `cols` are the required columns' positions.
+    pub fn new(width: usize, cols: Columns) -> Grouper {
+        Grouper {
+            width,
+            cols,
+            g: Grouped::default(),
+            seen: FxHashSet::default(),
+            index: FxHashMap::default(),
+            groups: Vec::new(),
+            row_key: Vec::with_capacity(256),
+            group_key: Vec::with_capacity(64),
+        }
+    }
+
+    /// The next row (shorter rows have missing trailing cells).
+    pub fn row(&mut self, row: &[Value]) {
+        let g = &mut self.g;
+        g.rows_read += 1;
+        if row.len() < self.width || row.iter().any(Value::is_missing) {
+            g.dropped_missing += 1;
+            return;
+        }
+        self.row_key.clear();
+        for v in row {
+            v.write_canonical(&mut self.row_key);
+        }
+        if self.seen.contains(&self.row_key[..]) {
+            g.dropped_duplicate += 1;
+            return;
+        }
+        self.seen.insert(self.row_key.as_slice().into());
+        let [agent, customer, role, content] = self.cols;
+        self.group_key.clear();
+        row[agent].write_canonical(&mut self.group_key);
+        row[customer].write_canonical(&mut self.group_key);
+        let at = match self.index.get(&self.group_key[..]) {
+            Some(&i) => i,
+            None => {
+                self.index
+                    .insert(self.group_key.as_slice().into(), self.groups.len());
+                self.groups
+                    .push(((row[agent].key(), row[customer].key()), Vec::new()));
+                self.groups.len() - 1
+            }
+        };
+        self.groups[at]
+            .1
+            .push((row[role].clone(), row[content].clone()));
+    }
+
+    /// The dialogues, in pandas' sorted key order.
+    pub fn finish(self) -> Grouped {
+        let mut groups = self.groups;
+        // pandas' sorted group keys: numbers by value, then text by code point.
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut g = self.g;
+        g.dialogues = groups.into_iter().map(|(_, msgs)| msgs).collect();
+        g
+    }
 }
 
 /// The column conversions pandas would apply when stage 2 re-reads this
