@@ -158,7 +158,12 @@ pub fn stage1(
     let mut progress = Progress::new(work.len() as u64, "files", cfg.quiet);
     progress.set_prefix("extract");
 
-    let opts = Arc::new(cfg.read.clone());
+    let mut opts = cfg.read.clone();
+    // Fewer files than workers: let each file's parsing use the idle cores.
+    if work.len() < cfg.jobs {
+        opts.parse_threads = cfg.jobs;
+    }
+    let opts = Arc::new(opts);
     let filter = Arc::new(cfg.filter.clone());
     let pool = thread_pool(cfg.jobs)
         .map_err(|e| Error::Other(format!("cannot start worker threads: {e}")))?;
