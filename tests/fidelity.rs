@@ -45,10 +45,11 @@ fn fixtures_dialogues_byte_for_byte() {
 /// Oracle-made cases (tests/oracle/make_cases.py): emoji classes and every
 /// punctuation ending; numeric, mixed and float ids, duplicates within and
 /// across files, NA strings, non-text content, multi-sheet files,
-/// `--val-size` as a fraction and `--seed`.
+/// `--val-size` as a fraction and `--seed`; files that keep or break the
+/// bet stage 2 makes while reading (one header, no numeric conversion).
 #[test]
 fn oracle_cases_extract_and_dialogues() {
-    for case in ["emoji_punct", "ids_dups", "chain"] {
+    for case in ["emoji_punct", "ids_dups", "bets", "chain"] {
         let d = Dir::new();
         let root = d.copy_from_tests(&format!("cases/{case}"), case);
         let args = std::fs::read_to_string(root.join("ARGS")).unwrap();

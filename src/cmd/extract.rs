@@ -122,6 +122,7 @@ impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> ChunkSink for T
 /// files are recorded in `report`.
 pub fn stage1(
     cfg: &Config,
+    readers: usize,
     report: &mut Report,
     check_xlsx_limit: bool,
     skip: impl Fn(&Chunk) -> bool,
@@ -160,17 +161,17 @@ pub fn stage1(
 
     let mut opts = cfg.read.clone();
     // Fewer files than workers: let each file's parsing use the idle cores.
-    if work.len() < cfg.jobs {
-        opts.parse_threads = cfg.jobs;
+    if work.len() < readers {
+        opts.parse_threads = readers;
     }
     let opts = Arc::new(opts);
     let filter = Arc::new(cfg.filter.clone());
-    let pool = thread_pool(cfg.jobs)
+    let pool = thread_pool(readers)
         .map_err(|e| Error::Other(format!("cannot start worker threads: {e}")))?;
     let results = ordered_map(
         pool,
         work,
-        2 * cfg.jobs,
+        2 * readers,
         move |(_, path): (usize, PathBuf)| {
             read_one(&path, &opts, &filter, check_xlsx_limit)
                 .map_err(|kind| FileError::new(&path, kind))
@@ -655,8 +656,16 @@ pub fn run(cfg: &Config) -> Result<Report> {
         columns: None,
         fallback: false,
     };
+    // The xlsx writer is a whole core's work (rust_xlsxwriter formats and
+    // compresses on one thread, and reading is now the faster side): it
+    // counts as one of the jobs, so that readers do not take its core.
+    let readers = match format {
+        TableFormat::Xlsx if cfg.jobs > 1 => cfg.jobs - 1,
+        _ => cfg.jobs,
+    };
     let stage = stage1(
         cfg,
+        readers,
         &mut report,
         format == TableFormat::Xlsx,
         |c| resume && chunk_output(&cfg.out, c, &cfg.prefix, format).exists(),

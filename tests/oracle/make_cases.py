@@ -154,6 +154,30 @@ def case_ids_dups():
     return 'ids_dups', ['--val-size', '0.3', '--seed', '7']
 
 
+def case_bets():
+    """sheetsift groups a file's rows while reading them, betting that its
+    sheets share one header and no column turns numeric; each file here
+    either keeps the bet across sheets or breaks it a different way."""
+    rng = random.Random(4)
+    rows = []
+    for i in range(12):
+        msgs = [(rng.choice(['是', '否']), rng.choice(['你好', '在吗', '好的', '收到。', '谢谢'])) for _ in range(5)]
+        rows += dialogue_rows(rng, 'S%d' % (i % 3), 'wxid_s%02d' % i, msgs, i, 100 * i)
+    half = len(rows) // 2
+    # Same header on both sheets: one table; duplicates across the sheets.
+    write_xlsx(os.path.join(CASES, 'bets', 'input', 'a_same_header.xlsx'),
+               [('Sheet1', [HEADER] + rows[:half]), ('Sheet2', [HEADER] + rows[half - 3:])])
+    # The same columns in another order on the second sheet.
+    order = [1, 0, 2, 3, 5, 4]
+    write_xlsx(os.path.join(CASES, 'bets', 'input', 'b_reordered.xlsx'),
+               [('Sheet1', [HEADER] + rows[:half]),
+                ('Sheet2', [[HEADER[k] for k in order]] + [[r[k] for k in order] for r in rows[half:]])])
+    # Every content is numeric text: pandas turns the column numeric.
+    numeric = [r[:3] + [rng.choice(['1', '2.5', '003', '1e3', '-7'])] + r[4:] for r in rows[:20]]
+    write_xlsx(os.path.join(CASES, 'bets', 'input', 'c_numeric_text.xlsx'), [('Sheet1', [HEADER] + numeric)])
+    return 'bets', ['--val-size', '0.2', '--seed', '3']
+
+
 def case_chain():
     """run == extract then dialogues on its outputs: a column that is text in
     its own file ('0012' next to 'A1') but all numeric in the chunk output
@@ -212,7 +236,7 @@ def run_reference(case, dargs):
 def main():
     emoji_table()
     permutation_table()
-    for make in (case_emoji_punct, case_ids_dups, case_chain):
+    for make in (case_emoji_punct, case_ids_dups, case_bets, case_chain):
         case, dargs = make()
         run_reference(case, dargs)
         if case == 'chain':
