@@ -73,7 +73,14 @@ pub fn run(cfg: &Config) -> Result<Report> {
             Ok(())
         },
     );
-    stage1(cfg, cfg.jobs, &mut report, check_limit, |_| false, &mut sink)?;
+    stage1(
+        cfg,
+        cfg.jobs,
+        &mut report,
+        check_limit,
+        |_| false,
+        &mut sink,
+    )?;
     drop(sink);
     finish_stage2(cfg, corpus, report, started)
 }
