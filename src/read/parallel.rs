@@ -227,7 +227,6 @@ fn split<R: Read>(src: R, block: usize, items: SyncSender<Item>, jobs: SyncSende
 
 /// The fast path over one block; a panic is that block's error.
 fn parse_block(bytes: Vec<u8>, open: &OpenTags, ctx: &Ctx<'_>) -> Parsed {
-    let len = bytes.len();
     let mut f = FastSheet::block(bytes, open);
     let mut cells = Vec::new();
     let mut state = None;
@@ -244,7 +243,7 @@ fn parse_block(bytes: Vec<u8>, open: &OpenTags, ctx: &Ctx<'_>) -> Parsed {
                 state = Some((f.row, f.row_seen, f.next_col));
             }
             // The end of the block's bytes is not the end of the sheet.
-            Ok(Step::End) if f.exhausted() || f.position() >= len => return Outcome::Done,
+            Ok(Step::End) if f.exhausted() => return Outcome::Done,
             Ok(Step::End) => return Outcome::End,
             Ok(Step::Fallback) => return Outcome::Stopped { at: f.position() },
             Err(e) => return Outcome::Error(e.to_string()),

@@ -632,18 +632,7 @@ pub fn sheet_cells_for_tests(
     shared: &[&str],
     fast: bool,
 ) -> Result<Vec<(u32, u32, Value)>, String> {
-    let shared: Vec<Box<str>> = shared.iter().map(|s| (*s).into()).collect();
-    let ctx = Ctx {
-        shared: &shared,
-        date_styles: &[],
-        date1904: false,
-    };
-    let mut out = Vec::new();
-    read_sheet(xml, &ctx, fast, |r, c, v| {
-        out.push((r, c, v));
-        true
-    })?;
-    Ok(out)
+    collect_for_tests(shared, |ctx, emit| read_sheet(xml, ctx, fast, emit))
 }
 
 /// Test hook: the cells of one worksheet XML through the parallel reader,
@@ -656,6 +645,16 @@ pub fn sheet_cells_parallel_for_tests(
     threads: usize,
     block: usize,
 ) -> Result<Vec<(u32, u32, Value)>, String> {
+    collect_for_tests(shared, |ctx, emit| {
+        super::parallel::read_sheet_in_blocks(xml, ctx, threads, block, emit)
+    })
+}
+
+/// The cells a sheet reader emits, with `shared` as the shared strings.
+fn collect_for_tests(
+    shared: &[&str],
+    read: impl FnOnce(&Ctx<'_>, &mut dyn FnMut(u32, u32, Value) -> bool) -> Result<(), String>,
+) -> Result<Vec<(u32, u32, Value)>, String> {
     let shared: Vec<Box<str>> = shared.iter().map(|s| (*s).into()).collect();
     let ctx = Ctx {
         shared: &shared,
@@ -663,7 +662,7 @@ pub fn sheet_cells_parallel_for_tests(
         date1904: false,
     };
     let mut out = Vec::new();
-    super::parallel::read_sheet_in_blocks(xml, &ctx, threads, block, |r, c, v| {
+    read(&ctx, &mut |r, c, v| {
         out.push((r, c, v));
         true
     })?;
