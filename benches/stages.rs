@@ -85,6 +85,7 @@ fn benches(c: &mut Criterion) {
                     &out.join("c.xlsx"),
                     TableFormat::Xlsx,
                     1,
+                    None,
                 )
                 .unwrap()
             },

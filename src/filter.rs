@@ -97,7 +97,6 @@ impl RowFilter {
     }
 
     /// `Some(reason)` when the row with this content is dropped.
-
     pub fn check(&self, content: Option<&Value>) -> Option<DropReason> {
         match content {
             None | Some(Value::Empty) => Some(DropReason::Missing),

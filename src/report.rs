@@ -93,7 +93,6 @@ impl Report {
     }
 
     /// Chunks that failed for a reason of their own (a cell too long).
-
     pub fn chunks_failed(&self) -> usize {
         self.chunks.iter().filter(|c| c.status == "failed").count()
     }
@@ -117,7 +116,6 @@ impl Report {
     }
 
     /// Set the elapsed time, exit code and the one-line verdict.
-
     pub fn finish(&mut self, elapsed: Duration, exit_code: i32) {
         self.elapsed_seconds = (elapsed.as_secs_f64() * 1000.0).round() / 1000.0;
         self.exit_code = exit_code;

@@ -122,7 +122,7 @@ impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> ChunkSink for T
 /// files are recorded in `report`.
 pub fn stage1(
     cfg: &Config,
-    readers: usize,
+    pool: Arc<rayon::ThreadPool>,
     report: &mut Report,
     check_xlsx_limit: bool,
     skip: impl Fn(&Chunk) -> bool,
@@ -159,6 +159,7 @@ pub fn stage1(
     let mut progress = Progress::new(work.len() as u64, "files", cfg.quiet);
     progress.set_prefix("extract");
 
+    let readers = pool.current_num_threads();
     let mut opts = cfg.read.clone();
     // Fewer files than workers: let each file's parsing use the idle cores.
     if work.len() < readers {
@@ -166,8 +167,6 @@ pub fn stage1(
     }
     let opts = Arc::new(opts);
     let filter = Arc::new(cfg.filter.clone());
-    let pool = thread_pool(readers)
-        .map_err(|e| Error::Other(format!("cannot start worker threads: {e}")))?;
     let results = ordered_map(
         pool,
         work,
@@ -304,11 +303,11 @@ pub fn write_table(
     dest: &Path,
     format: TableFormat,
     compression: u8,
+    pool: Option<Arc<rayon::ThreadPool>>,
 ) -> Result<u64> {
-    // rust_xlsxwriter's constant-memory worksheets `expect` their writes to
-    // succeed, so a full disk panics inside it: that is an output error.
+    // A panic while writing is that output's error, not the run's end.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        write_table_inner(table, dest, format, compression)
+        write_table_inner(table, dest, format, compression, pool)
     }))
     .unwrap_or_else(|p| {
         Err(Error::output(
@@ -323,10 +322,11 @@ fn write_table_inner(
     dest: &Path,
     format: TableFormat,
     compression: u8,
+    pool: Option<Arc<rayon::ThreadPool>>,
 ) -> Result<u64> {
     let file = AtomicFile::new(dest);
 
-    let mut sink = open_sink(format, file.tmp_path(), compression)?;
+    let mut sink = open_sink(format, file.tmp_path(), compression, pool)?;
     sink.header(table.columns())?;
     let mut n = 0u64;
     table.for_each_row(|row| {
@@ -357,7 +357,6 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
 const WRITER_BATCH: usize = 4096;
 
 /// What the extract writer thread is told, in order.
-
 enum WriterMsg {
     /// Open the chunk's output with this header.
     Start {
@@ -382,6 +381,7 @@ fn writer_thread(
     rx: Receiver<WriterMsg>,
     format: TableFormat,
     compression: u8,
+    pool: Arc<rayon::ThreadPool>,
 ) -> Result<Vec<(usize, u64)>> {
     struct Open {
         chunk: usize,
@@ -400,7 +400,7 @@ fn writer_thread(
                 columns,
             } => {
                 let file = AtomicFile::new(&dest);
-                let mut sink = open_sink(format, file.tmp_path(), compression)?;
+                let mut sink = open_sink(format, file.tmp_path(), compression, Some(pool.clone()))?;
                 sink.header(&columns)?;
                 open = Some(Open {
                     chunk,
@@ -414,13 +414,9 @@ fn writer_thread(
                 interrupt::check()?;
                 let o = open.as_mut().expect("Start comes before Rows");
                 let dest = o.dest.clone();
-                guard_panics(&dest, || {
-                    for r in &rows {
-                        o.sink.row(r)?;
-                    }
-                    Ok(())
-                })?;
-                o.rows += rows.len() as u64;
+                let n = rows.len() as u64;
+                guard_panics(&dest, || o.sink.rows(rows))?;
+                o.rows += n;
             }
             WriterMsg::Finish => {
                 let o = open.take().expect("Start comes before Finish");
@@ -431,7 +427,13 @@ fn writer_thread(
             }
             WriterMsg::Abort => open = None,
             WriterMsg::Table(mut ct, dest) => {
-                let rows = write_table(&mut ct.table, &dest, format, compression)?;
+                let rows = write_table(
+                    &mut ct.table,
+                    &dest,
+                    format,
+                    compression,
+                    Some(pool.clone()),
+                )?;
                 written.push((ct.chunk.index, rows));
             }
         }
@@ -439,7 +441,7 @@ fn writer_thread(
     Ok(written)
 }
 
-/// rust_xlsxwriter panics on a failed write (see [`write_table`]).
+/// A panic while writing is that output's error (see [`write_table`]).
 fn guard_panics<T>(dest: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
         Err(Error::output(
@@ -644,9 +646,14 @@ pub fn run(cfg: &Config) -> Result<Report> {
     // compresses the previous ones; memory stays at a few files.
     let (tx, rx) = sync_channel::<WriterMsg>(4);
     let compression = cfg.compression_level;
+    // One pool of `--jobs` threads reads the files and compresses the
+    // output: neither waits for a core the other holds idle.
+    let pool = thread_pool(cfg.jobs)
+        .map_err(|e| Error::Other(format!("cannot start worker threads: {e}")))?;
+    let writer_pool = Arc::clone(&pool);
     let writer = std::thread::Builder::new()
         .name("sheetsift-writer".into())
-        .spawn(move || writer_thread(rx, format, compression))
+        .spawn(move || writer_thread(rx, format, compression, writer_pool))
         .map_err(|e| Error::Other(format!("cannot start the writer thread: {e}")))?;
 
     let resume = cfg.resume;
@@ -656,16 +663,9 @@ pub fn run(cfg: &Config) -> Result<Report> {
         columns: None,
         fallback: false,
     };
-    // The xlsx writer is a whole core's work (rust_xlsxwriter formats and
-    // compresses on one thread, and reading is now the faster side): it
-    // counts as one of the jobs, so that readers do not take its core.
-    let readers = match format {
-        TableFormat::Xlsx if cfg.jobs > 1 => cfg.jobs - 1,
-        _ => cfg.jobs,
-    };
     let stage = stage1(
         cfg,
-        readers,
+        pool,
         &mut report,
         format == TableFormat::Xlsx,
         |c| resume && chunk_output(&cfg.out, c, &cfg.prefix, format).exists(),

@@ -12,7 +12,8 @@ use crate::progress::Progress;
 use crate::config::Config;
 use crate::dialogue::group::reread_conversions;
 use crate::dialogue::{group, Corpus};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::pool::thread_pool;
 use crate::report::{ChunkReport, Report};
 use crate::write::TableFormat;
 
@@ -28,6 +29,9 @@ pub fn run(cfg: &Config) -> Result<Report> {
     // The xlsx cell limit only matters when the clean tables are kept as
     // xlsx; extract would not write such a chunk, so neither is it grouped.
     let check_limit = cfg.keep_clean.is_some() && cfg.table_format == TableFormat::Xlsx;
+    let pool = thread_pool(cfg.jobs)
+        .map_err(|e| Error::Other(format!("cannot start worker threads: {e}")))?;
+    let write_pool = std::sync::Arc::clone(&pool);
     let mut sink = TableSink::new(
         &cfg.out,
         |mut ct: ChunkTable, report: &mut Report, progress: &Progress| {
@@ -57,6 +61,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
                         &dest,
                         cfg.table_format,
                         cfg.compression_level,
+                        Some(write_pool.clone()),
                     )?;
                     entry.status = "written".into();
                     entry.output = Some(dest);
@@ -73,14 +78,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
             Ok(())
         },
     );
-    stage1(
-        cfg,
-        cfg.jobs,
-        &mut report,
-        check_limit,
-        |_| false,
-        &mut sink,
-    )?;
+    stage1(cfg, pool, &mut report, check_limit, |_| false, &mut sink)?;
     drop(sink);
     finish_stage2(cfg, corpus, report, started)
 }

@@ -8,7 +8,9 @@
 //! temporary, so an error or a signal never leaves a half file.
 
 mod csv;
+mod sheetxml;
 mod xlsx;
+pub mod zipout;
 
 use std::path::{Path, PathBuf};
 
@@ -51,14 +53,24 @@ pub trait Sink {
     fn header(&mut self, columns: &[String]) -> Result<()>;
     /// One row; shorter rows are padded with empty cells.
     fn row(&mut self, row: &[Value]) -> Result<()>;
+    /// Rows in order, handed over.
+    fn rows(&mut self, rows: Vec<Vec<Value>>) -> Result<()> {
+        rows.iter().try_for_each(|r| self.row(r))
+    }
     /// Complete the file at its temporary path.
     fn finish(self: Box<Self>) -> Result<()>;
 }
 
-/// Open a sink of `format` writing to `path`.
-pub fn open_sink(format: TableFormat, path: &Path, compression: u8) -> Result<Box<dyn Sink>> {
+/// Open a sink of `format` writing to `path`; an xlsx sink compresses on
+/// `pool` when given.
+pub fn open_sink(
+    format: TableFormat,
+    path: &Path,
+    compression: u8,
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+) -> Result<Box<dyn Sink>> {
     Ok(match format {
-        TableFormat::Xlsx => Box::new(XlsxSink::create(path, compression)?),
+        TableFormat::Xlsx => Box::new(XlsxSink::create(path, compression, pool)?),
         TableFormat::Csv => Box::new(CsvSink::create(path)?),
     })
 }

@@ -1,13 +1,34 @@
-//! xlsx output through rust_xlsxwriter in constant-memory mode: rows are
-//! streamed to the worksheet's temporary XML in order, so memory stays flat
-//! whatever the row count. Past 1,048,575 data rows the output goes on in
-//! `Sheet2`, ... with the header repeated. Document dates are fixed so the
-//! bytes are the same on every run.
+//! xlsx output, streamed and compressed on several threads.
+//!
+//! Rows are cut into pieces of a few thousand; each piece is formatted as
+//! worksheet XML ([`sheetxml`], byte for byte what rust_xlsxwriter's
+//! constant-memory worksheets write) and raw-deflated on the worker pool,
+//! and the deflated pieces are appended in order to an anonymous temporary
+//! file beside the output. Memory stays at the pieces in flight whatever
+//! the row count, and no thread has to compress a whole sheet at the end.
+//!
+//! At `finish`, rust_xlsxwriter writes the rest of the package (content
+//! types, workbook, styles, document properties, and each sheet's XML
+//! around its rows: `<dimension>`, views, margins) for the same sheets and
+//! the same used ranges, and [`zipout`] assembles the file: its members,
+//! with each sheet's rows spliced in. Past 1,048,575 data rows the output
+//! goes on in `Sheet2`, ... with the header repeated. Document dates are
+//! fixed, so the bytes are the same on every run and any `--jobs`.
+//!
+//! [`sheetxml`]: super::sheetxml
+//! [`zipout`]: super::zipout
 
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
+use super::sheetxml::{rows_xml, Used};
+use super::zipout::{deflate_piece, ZipOut, FINAL_BLOCK};
 use super::Sink;
 use crate::error::{Error, Result};
 use crate::value::Value;
@@ -16,60 +37,340 @@ use crate::value::Value;
 pub const MAX_DATA_ROWS: u32 = 1_048_575;
 /// The longest text a cell holds, in UTF-16 code units.
 pub const MAX_TEXT_UTF16: usize = 32_767;
+/// Columns a sheet holds.
+const MAX_COLUMNS: usize = 16_384;
+/// A piece is cut at this many rows...
+const PIECE_ROWS: usize = 4096;
+/// ... or this much text, whichever comes first.
+const PIECE_BYTES: usize = 4 << 20;
+
+/// One piece's rows, formatted and deflated.
+struct Packed {
+    sheet: usize,
+    deflated: Vec<u8>,
+    crc: crc32fast::Hasher,
+    size: u64,
+    used: Used,
+}
+
+/// A piece of rows of one sheet, starting at 0-based row `first_row`.
+struct Piece {
+    sheet: usize,
+    first_row: u32,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Piece {
+    fn pack(self, level: u32) -> Packed {
+        let mut xml = Vec::with_capacity(self.rows.len() * 384);
+        let used = rows_xml(&self.rows, self.first_row, &mut xml);
+        drop(self.rows);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&xml);
+        let mut deflated = Vec::new();
+        deflate_piece(&xml, level, &mut deflated);
+        Packed {
+            sheet: self.sheet,
+            deflated,
+            crc,
+            size: xml.len() as u64,
+            used,
+        }
+    }
+}
+
+/// A sheet's rows so far: deflated, in a temporary file.
+struct SheetBody {
+    file: File,
+    deflated: u64,
+    size: u64,
+    crc: crc32fast::Hasher,
+    used: Used,
+}
 
 pub struct XlsxSink {
     path: PathBuf,
-    book: Workbook,
-    date_format: Format,
+    /// Where temporaries go: beside the output.
+    dir: PathBuf,
+    level: u32,
+    pool: Option<Arc<rayon::ThreadPool>>,
     columns: Vec<String>,
-    sheet_index: usize,
-    /// Next row to write in the current sheet (0 = header).
+    sheets: Vec<SheetBody>,
+    /// Next 0-based row of the current sheet (0 = header).
     row: u32,
+    batch: Vec<Vec<Value>>,
+    batch_first: u32,
+    batch_bytes: usize,
+    pending: VecDeque<Receiver<std::thread::Result<Packed>>>,
+    max_pending: usize,
+    piece_rows: usize,
 }
 
 fn xerr(path: &Path, e: rust_xlsxwriter::XlsxError) -> Error {
-    Error::output(path, e.to_string())
+    match e {
+        rust_xlsxwriter::XlsxError::IoError(io) => Error::io(path, io),
+        e => Error::output(path, e.to_string()),
+    }
 }
 
 impl XlsxSink {
-    pub fn create(path: &Path, compression: u8) -> Result<XlsxSink> {
-        let mut book = Workbook::new();
-        if let Some(dir) = path.parent() {
-            // Keep the constant-memory spill beside the output, not in /tmp.
-            book.set_tempdir(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            })
-            .map_err(|e| xerr(path, e))?;
-        }
-        let epoch = ExcelDateTime::from_ymd(2000, 1, 1).map_err(|e| xerr(path, e))?;
-        book.set_properties(&DocProperties::new().set_creation_datetime(&epoch));
-        book.set_zip_compression_level(compression);
+    /// A sink writing `path` at zip level `compression`; pieces are packed
+    /// on `pool` when given, else on the caller's thread.
+    pub fn create(
+        path: &Path,
+        compression: u8,
+        pool: Option<Arc<rayon::ThreadPool>>,
+    ) -> Result<XlsxSink> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let max_pending = pool.as_ref().map_or(0, |p| 2 * p.current_num_threads() + 1);
         Ok(XlsxSink {
             path: path.to_path_buf(),
-            book,
-            date_format: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
+            dir,
+            level: compression as u32,
+            pool,
             columns: Vec::new(),
-            sheet_index: 0,
+            sheets: Vec::new(),
             row: 0,
+            batch: Vec::new(),
+            batch_first: 0,
+            batch_bytes: 0,
+            pending: VecDeque::new(),
+            max_pending,
+            piece_rows: PIECE_ROWS,
         })
     }
 
+    /// Cut pieces at `n` rows (tests: many pieces from few rows).
+    #[doc(hidden)]
+    pub fn piece_rows(mut self, n: usize) -> Self {
+        self.piece_rows = n.max(1);
+        self
+    }
+
     fn new_sheet(&mut self) -> Result<()> {
-        let path = self.path.clone();
-        let ws = self
-            .book
-            .add_worksheet_with_constant_memory()
-            .map_err(|e| xerr(&path, e))?;
-        for (c, name) in self.columns.iter().enumerate() {
-            ws.write_string(0, c as u16, name)
-                .map_err(|e| xerr(&path, e))?;
+        self.cut()?;
+        let file = tempfile::tempfile_in(&self.dir).map_err(|e| Error::io(&self.path, e))?;
+        self.sheets.push(SheetBody {
+            file,
+            deflated: 0,
+            size: 0,
+            crc: crc32fast::Hasher::new(),
+            used: Used::default(),
+        });
+        self.row = 0;
+        let header: Vec<Value> = self
+            .columns
+            .iter()
+            .map(|c| Value::Text(c.as_str().into()))
+            .collect();
+        self.push(header)
+    }
+
+    /// Check a row against the xlsx limits and queue it.
+    fn push(&mut self, row: Vec<Value>) -> Result<()> {
+        if row.len() > MAX_COLUMNS {
+            return Err(Error::output(
+                &self.path,
+                format!(
+                    "row of {} columns is over the xlsx limit of {MAX_COLUMNS}",
+                    row.len()
+                ),
+            ));
         }
-        self.sheet_index += 1;
-        self.row = 1;
+        for v in &row {
+            if let Value::Text(s) = v {
+                self.batch_bytes += s.len();
+                // UTF-8 bytes >= UTF-16 units: most texts need no count.
+                if s.len() > MAX_TEXT_UTF16 {
+                    let units = s.encode_utf16().count();
+                    if units > MAX_TEXT_UTF16 {
+                        return Err(Error::output(
+                            &self.path,
+                            format!(
+                                "text of {units} UTF-16 units is over the xlsx cell limit of {MAX_TEXT_UTF16}"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        self.batch_bytes += 16 * row.len();
+        if self.batch.is_empty() {
+            self.batch_first = self.row;
+        }
+        self.batch.push(row);
+        self.row += 1;
+        if self.batch.len() >= self.piece_rows || self.batch_bytes >= PIECE_BYTES {
+            self.cut()?;
+        }
         Ok(())
     }
+
+    /// Send the queued rows off as one piece.
+    fn cut(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let piece = Piece {
+            sheet: self.sheets.len() - 1,
+            first_row: self.batch_first,
+            rows: std::mem::take(&mut self.batch),
+        };
+        self.batch_bytes = 0;
+        let level = self.level;
+        match self.pool.clone() {
+            None => {
+                let packed = piece.pack(level);
+                self.append(packed)
+            }
+            Some(pool) => {
+                while self.pending.len() >= self.max_pending {
+                    self.collect_one()?;
+                }
+                let (tx, rx) = sync_channel(1);
+                pool.spawn(move || {
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        piece.pack(level)
+                    }));
+                    // The receiver is gone only when the sink was dropped.
+                    let _ = tx.send(r);
+                });
+                self.pending.push_back(rx);
+                Ok(())
+            }
+        }
+    }
+
+    /// Wait for the oldest piece in flight and append it.
+    fn collect_one(&mut self) -> Result<()> {
+        let Some(rx) = self.pending.pop_front() else {
+            return Ok(());
+        };
+        match rx.recv() {
+            Ok(Ok(packed)) => self.append(packed),
+            Ok(Err(p)) => Err(Error::output(
+                &self.path,
+                format!("write failed: {}", crate::pool::panic_message(p)),
+            )),
+            Err(_) => Err(Error::output(&self.path, "write failed: a worker stopped")),
+        }
+    }
+
+    fn append(&mut self, p: Packed) -> Result<()> {
+        let body = &mut self.sheets[p.sheet];
+        body.file
+            .write_all(&p.deflated)
+            .map_err(|e| Error::io(&self.path, e))?;
+        body.deflated += p.deflated.len() as u64;
+        body.size += p.size;
+        body.crc.combine(&p.crc);
+        body.used = body.used.merge(p.used);
+        Ok(())
+    }
+
+    /// The rest of the package, from rust_xlsxwriter: the same sheets with
+    /// cells at the corners of each sheet's used range (so `<dimension>`
+    /// matches), in the date format when the sheet has dates (so styles.xml
+    /// defines it as format 1, as the rows use it).
+    fn package(&self) -> Result<Vec<u8>> {
+        let path = &self.path;
+        let mut book = Workbook::new();
+        book.set_tempdir(&self.dir).map_err(|e| xerr(path, e))?;
+        let epoch = ExcelDateTime::from_ymd(2000, 1, 1).map_err(|e| xerr(path, e))?;
+        book.set_properties(&DocProperties::new().set_creation_datetime(&epoch));
+        let date = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+        for body in &self.sheets {
+            let ws = book
+                .add_worksheet_with_constant_memory()
+                .map_err(|e| xerr(path, e))?;
+            if let Some(d) = body.used.dims {
+                for (r, c) in [(d.first_row, d.first_col), (d.last_row, d.last_col)] {
+                    if body.used.dates {
+                        ws.write_number_with_format(r, c, 0, &date)
+                    } else {
+                        ws.write_number(r, c, 0)
+                    }
+                    .map_err(|e| xerr(path, e))?;
+                }
+            }
+        }
+        book.save_to_buffer().map_err(|e| xerr(path, e))
+    }
+
+    fn assemble(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let package = self.package()?;
+        let zerr = |e: zip::result::ZipError| Error::output(&path, format!("package: {e}"));
+        let mut members = zip::ZipArchive::new(std::io::Cursor::new(package)).map_err(zerr)?;
+        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let mut z = ZipOut::new(BufWriter::with_capacity(1 << 20, file));
+        let io = |e| Error::io(&path, e);
+        for i in 0..members.len() {
+            let mut m = members.by_index(i).map_err(zerr)?;
+            let name = m.name().map_err(zerr)?.to_string();
+            let mut content = Vec::new();
+            m.read_to_end(&mut content).map_err(io)?;
+            let sheet = name
+                .strip_prefix("xl/worksheets/sheet")
+                .and_then(|s| s.strip_suffix(".xml"))
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| (1..=self.sheets.len()).contains(n));
+            let Some(n) = sheet else {
+                z.member(&name, &content, self.level).map_err(io)?;
+                continue;
+            };
+            let body = &mut self.sheets[n - 1];
+            // The package's sheet around its placeholder rows.
+            let (head, tail) = match find(&content, b"<sheetData>") {
+                Some(p) => {
+                    let start = p + b"<sheetData>".len();
+                    let end = rfind(&content, b"</sheetData>").unwrap_or(content.len());
+                    (&content[..start], &content[end.max(start)..])
+                }
+                None => (&content[..], &[][..]),
+            };
+            if body.size > 0 && tail.is_empty() {
+                return Err(Error::output(&path, "package: a sheet without sheetData"));
+            }
+            let mut d_head = Vec::new();
+            deflate_piece(head, self.level, &mut d_head);
+            let mut d_tail = Vec::new();
+            deflate_piece(tail, self.level, &mut d_tail);
+            d_tail.extend_from_slice(&FINAL_BLOCK);
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(head);
+            crc.combine(&body.crc);
+            let mut t = crc32fast::Hasher::new();
+            t.update(tail);
+            crc.combine(&t);
+            let size = head.len() as u64 + body.size + tail.len() as u64;
+            let deflated = d_head.len() as u64 + body.deflated + d_tail.len() as u64;
+            z.begin(&name, crc.finalize(), deflated, size).map_err(io)?;
+            z.data(&d_head).map_err(io)?;
+            body.file.rewind().map_err(io)?;
+            let copied = z
+                .copy_from(&mut (&body.file).take(body.deflated))
+                .map_err(io)?;
+            if copied != body.deflated {
+                return Err(Error::output(&path, "the sheet's temporary data is short"));
+            }
+            z.data(&d_tail).map_err(io)?;
+        }
+        let mut out = z.finish().map_err(io)?;
+        out.flush().map_err(io)?;
+        Ok(())
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::rfind(hay, needle)
 }
 
 impl Sink for XlsxSink {
@@ -79,39 +380,27 @@ impl Sink for XlsxSink {
     }
 
     fn row(&mut self, row: &[Value]) -> Result<()> {
-        if self.row > MAX_DATA_ROWS {
-            self.new_sheet()?;
-        }
-        let r = self.row;
-        let path = &self.path;
-        let ws = self
-            .book
-            .worksheet_from_index(self.sheet_index - 1)
-            .map_err(|e| xerr(path, e))?;
-        for (c, v) in row.iter().enumerate() {
-            let c = c as u16;
-            match v {
-                Value::Empty => continue,
-                Value::Text(s) => ws.write_string(r, c, s.as_ref()),
-                Value::Int(i) => ws.write_number(r, c, *i as f64),
-                Value::Float(f) => ws.write_number(r, c, *f),
-                Value::Bool(b) => ws.write_boolean(r, c, *b),
-                Value::DateTime(d) => ws.write_number_with_format(r, c, *d, &self.date_format),
+        self.rows(vec![row.to_vec()])
+    }
+
+    fn rows(&mut self, rows: Vec<Vec<Value>>) -> Result<()> {
+        for row in rows {
+            if self.row > MAX_DATA_ROWS {
+                self.new_sheet()?;
             }
-            .map_err(|e| xerr(path, e))?;
+            self.push(row)?;
         }
-        self.row += 1;
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
-        if self.sheet_index == 0 {
+        if self.sheets.is_empty() {
             self.header(&[])?;
         }
-        let path = self.path.clone();
-        self.book.save(&path).map_err(|e| match e {
-            rust_xlsxwriter::XlsxError::IoError(io) => Error::io(&path, io),
-            e => xerr(&path, e),
-        })
+        self.cut()?;
+        while !self.pending.is_empty() {
+            self.collect_one()?;
+        }
+        self.assemble()
     }
 }

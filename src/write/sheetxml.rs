@@ -1,0 +1,247 @@
+//! The `<sheetData>` rows of a worksheet, byte for byte as rust_xlsxwriter's
+//! constant-memory worksheets write them (inline strings, its escapes,
+//! numbers through ryu, dates with the first cell format), so that rows can
+//! be formatted on any thread and in any batch. `tests/xlsx_writer.rs`
+//! checks the result against rust_xlsxwriter itself.
+
+use crate::value::Value;
+
+/// The cell format index rust_xlsxwriter gives the date format, the only
+/// format sheetsift uses.
+const DATE_XF: &[u8] = b" s=\"1\"";
+
+/// The used range of the cells written: what `<dimension>` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    pub first_row: u32,
+    pub last_row: u32,
+    pub first_col: u16,
+    pub last_col: u16,
+}
+
+impl Dims {
+    pub fn merge(a: Option<Dims>, b: Option<Dims>) -> Option<Dims> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(Dims {
+                first_row: a.first_row.min(b.first_row),
+                last_row: a.last_row.max(b.last_row),
+                first_col: a.first_col.min(b.first_col),
+                last_col: a.last_col.max(b.last_col),
+            }),
+            (a, None) => a,
+            (None, b) => b,
+        }
+    }
+}
+
+/// What formatting some rows found out.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Used {
+    pub dims: Option<Dims>,
+    /// A cell uses the date format (so the workbook must define it).
+    pub dates: bool,
+}
+
+impl Used {
+    pub fn merge(self, other: Used) -> Used {
+        Used {
+            dims: Dims::merge(self.dims, other.dims),
+            dates: self.dates || other.dates,
+        }
+    }
+}
+
+/// Append `rows` as `<row>` elements; `first_row` is the 0-based sheet row
+/// of `rows[0]`. A row without cells writes nothing, as in rust_xlsxwriter.
+pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used {
+    let mut used = Used::default();
+    let mut name = ColumnNames::default();
+    let mut num = ryu::Buffer::new();
+    let mut row_num = itoa::Buffer::new();
+    for (i, row) in rows.iter().enumerate() {
+        let r = first_row + i as u32;
+        let r1 = row_num.format(r as u64 + 1);
+        let (mut first, mut last) = (None, 0u16);
+        for (c, v) in row.iter().enumerate() {
+            let c = c as u16;
+            let (text, number, boolean, date): (Option<&str>, Option<f64>, Option<bool>, bool) =
+                match v {
+                    Value::Empty => continue,
+                    Value::Text(s) if s.is_empty() => continue,
+                    Value::Text(s) => (Some(s), None, None, false),
+                    Value::Int(n) => (None, Some(*n as f64), None, false),
+                    Value::Float(f) => (None, Some(*f), None, false),
+                    Value::Bool(b) => (None, None, Some(*b), false),
+                    Value::DateTime(d) => (None, Some(*d), None, true),
+                };
+            if first.is_none() {
+                out.extend_from_slice(b"<row r=\"");
+                out.extend_from_slice(r1.as_bytes());
+                out.extend_from_slice(b"\">");
+                first = Some(c);
+            }
+            last = c;
+            used.dates |= date;
+            out.extend_from_slice(b"<c r=\"");
+            out.extend_from_slice(name.get(c));
+            out.extend_from_slice(r1.as_bytes());
+            out.push(b'"');
+            if date {
+                out.extend_from_slice(DATE_XF);
+            }
+            // rust_xlsxwriter writes NaN and infinities as strings.
+            let special = match number {
+                Some(f) if f.is_nan() => Some("NAN"),
+                Some(f) if f == f64::INFINITY => Some("INF"),
+                Some(f) if f == f64::NEG_INFINITY => Some("-INF"),
+                _ => None,
+            };
+            if let Some(s) = text.or(special) {
+                inline_string(s, out);
+            } else if let Some(f) = number {
+                out.extend_from_slice(b"><v>");
+                out.extend_from_slice(num.format_finite(f).as_bytes());
+                out.extend_from_slice(b"</v></c>");
+            } else if let Some(b) = boolean {
+                out.extend_from_slice(if b {
+                    b" t=\"b\"><v>1</v></c>"
+                } else {
+                    b" t=\"b\"><v>0</v></c>"
+                });
+            }
+        }
+        if let Some(first) = first {
+            out.extend_from_slice(b"</row>");
+            let d = Dims {
+                first_row: r,
+                last_row: r,
+                first_col: first,
+                last_col: last,
+            };
+            used.dims = Dims::merge(used.dims, Some(d));
+        }
+    }
+    used
+}
+
+/// ` t="inlineStr"><is><t>...</t></is></c>` after a cell's `r` (and `s`).
+fn inline_string(s: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(b" t=\"inlineStr\"><is><t");
+    let ws = |c: Option<char>| matches!(c, Some('\t' | '\n' | ' '));
+    if ws(s.chars().next()) || ws(s.chars().next_back()) {
+        out.extend_from_slice(b" xml:space=\"preserve\"");
+    }
+    out.push(b'>');
+    escape(s, out);
+    out.extend_from_slice(b"</t></is></c>");
+}
+
+/// rust_xlsxwriter's two escapes in one pass: a literal `_xHHHH_` gets its
+/// underscore written as `_x005F` (so Excel does not decode it), then `&`,
+/// `<`, `>`, the control characters but tab and newline (`_xHHHH_`) and
+/// U+FFFE/U+FFFF are escaped.
+fn escape(s: &str, out: &mut Vec<u8>) {
+    let b = s.as_bytes();
+    let mut done = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let rep: Option<&[u8]> = match c {
+            b'&' => Some(b"&amp;"),
+            b'<' => Some(b"&lt;"),
+            b'>' => Some(b"&gt;"),
+            b'_' if is_escape_literal(b, i) => Some(b"_x005F_"),
+            0x00..=0x08 | 0x0B..=0x1F => None,
+            // U+FFFE and U+FFFF: EF BF BE / EF BF BF.
+            0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) => {
+                out.extend_from_slice(&b[done..i]);
+                out.extend_from_slice(if b[i + 2] == 0xBE {
+                    b"_xFFFE_"
+                } else {
+                    b"_xFFFF_"
+                });
+                i += 3;
+                done = i;
+                continue;
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&b[done..i]);
+        match rep {
+            Some(r) => out.extend_from_slice(r),
+            None => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.extend_from_slice(b"_x00");
+                out.push(HEX[(c >> 4) as usize]);
+                out.push(HEX[(c & 15) as usize]);
+                out.push(b'_');
+            }
+        }
+        i += 1;
+        done = i;
+    }
+    out.extend_from_slice(&b[done..]);
+}
+
+/// `_xHHHH_` starts at `i` (rust_xlsxwriter's `escape_xml_escapes`).
+fn is_escape_literal(b: &[u8], i: usize) -> bool {
+    b.len() >= i + 7
+        && b[i + 1] == b'x'
+        && b[i + 2..i + 6].iter().all(u8::is_ascii_hexdigit)
+        && b[i + 6] == b'_'
+}
+
+/// Column letters, cached (A..Z, then AA...).
+#[derive(Default)]
+struct ColumnNames {
+    names: Vec<Vec<u8>>,
+}
+
+impl ColumnNames {
+    fn get(&mut self, col: u16) -> &[u8] {
+        while self.names.len() <= col as usize {
+            self.names.push(column_name(self.names.len() as u16));
+        }
+        &self.names[col as usize]
+    }
+}
+
+/// `0` -> `A`, `25` -> `Z`, `26` -> `AA`.
+pub fn column_name(col: u16) -> Vec<u8> {
+    let mut n = col as u32 + 1;
+    let mut name = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        name.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    name.reverse();
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esc(s: &str) -> String {
+        let mut out = Vec::new();
+        escape(s, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn escapes_as_rust_xlsxwriter() {
+        assert_eq!(esc("a<b>&c"), "a&lt;b&gt;&amp;c");
+        assert_eq!(esc("x\u{1}y\r\n\t"), "x_x0001_y_x000D_\n\t");
+        assert_eq!(esc("_x0041_"), "_x005F_x0041_");
+        assert_eq!(esc("_x00G1_ _x004"), "_x00G1_ _x004");
+        assert_eq!(esc("\u{FFFE}é\u{FFFF}"), "_xFFFE_é_xFFFF_");
+        assert_eq!(column_name(0), b"A");
+        assert_eq!(column_name(25), b"Z");
+        assert_eq!(column_name(26), b"AA");
+        assert_eq!(column_name(16383), b"XFD");
+    }
+}
