@@ -148,7 +148,7 @@ impl Table {
 }
 
 fn row_bytes(row: &[Value]) -> usize {
-    24 + row.len() * std::mem::size_of::<Value>()
+    24 + std::mem::size_of_val(row)
         + row
             .iter()
             .map(|v| if let Value::Text(s) = v { s.len() } else { 0 })

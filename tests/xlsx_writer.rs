@@ -127,7 +127,7 @@ fn known_rows_match_rust_xlsxwriter() {
         ],
         vec![Value::Bool(false), text("\t"), text("\u{FFFE}\u{FFFF}😀")],
         // Past column Z.
-        (0..30).map(|i| Value::Int(i)).collect(),
+        (0..30).map(Value::Int).collect(),
     ];
     for (threads, piece) in [(0, 4096), (0, 1), (2, 1), (2, 2), (1, 3)] {
         same_package(&columns, &rows, threads, piece);

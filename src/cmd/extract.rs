@@ -331,7 +331,7 @@ fn write_table_inner(
     let mut n = 0u64;
     table.for_each_row(|row| {
         n += 1;
-        if n % 8192 == 0 {
+        if n.is_multiple_of(8192) {
             interrupt::check()?;
         }
         sink.row(row)

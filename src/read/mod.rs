@@ -204,7 +204,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
         }
         b.sheet.rows_read += 1;
         b.sheet.line = line;
-        if b.sheet.rows_read % 4096 == 0 && crate::interrupt::requested() {
+        if b.sheet.rows_read.is_multiple_of(4096) && crate::interrupt::requested() {
             self.interrupted = true;
         }
         if let Some(k) = b.kinds.as_mut() {

@@ -614,7 +614,7 @@ pub(super) fn fast_rows<R: Read>(
 
 /// A cell of the fast path, typed.
 pub(super) fn fast_cell_value(cell: RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
-    let ty = CellType::of(cell.ty.as_deref().unwrap_or("n"));
+    let ty = CellType::of(cell.ty.unwrap_or("n"));
     Ok(if ty == CellType::Inline {
         cell.inline.map(Value::text_owned).unwrap_or(Value::Empty)
     } else if cell.has_v && !cell.text.is_empty() {

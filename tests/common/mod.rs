@@ -135,7 +135,6 @@ impl Cmd {
     }
 
     /// Run to completion (killed after the timeout, which fails the test).
-
     pub fn run(mut self) -> Run {
         use std::process::Stdio;
         let description = format!("{:?}", self.cmd);
@@ -260,7 +259,7 @@ pub fn dump_xlsx(path: &Path) -> Vec<Vec<String>> {
             if i == 0 && !out.is_empty() {
                 continue; // the header repeats on overflow sheets
             }
-            let mut r: Vec<String> = row.iter().map(|c| token(c)).collect();
+            let mut r: Vec<String> = row.iter().map(token).collect();
             r.resize(width, String::new());
             out.push(r);
         }
