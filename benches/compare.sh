@@ -3,7 +3,7 @@
 # sheetsift vs the reference workflow (pandas + openpyxl + Pool) vs a polars
 # + fastexcel script, plus the bound issue 6 sets from the crates alone.
 #
-#   bash benches/compare.sh [FILES] [ROWS] [RUNS]     # default 8 100000 3
+#   bash benches/compare.sh [FILES] [ROWS] [RUNS]     # default 8 100000 5
 #
 # Peers run only when their Python environment exists:
 #   python3 -m venv ../.venv && ../.venv/bin/pip install -r ../shared/reference/requirements.txt
@@ -11,7 +11,7 @@
 # (paths relative to this repository; override with REF_PY, POLARS_PY, REFERENCE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-files=${1:-8}; rows=${2:-100000}; runs=${3:-3}
+files=${1:-8}; rows=${2:-100000}; runs=${3:-5}
 REF_PY=${REF_PY:-../.venv/bin/python}
 POLARS_PY=${POLARS_PY:-../.venv-polars/bin/python}
 REFERENCE=${REFERENCE:-../shared/reference/workflow.py}
@@ -24,24 +24,35 @@ bin=$PWD/target/release/sheetsift
 total=$((files * rows))
 echo "corpus: $files files x $rows rows = $total rows; machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%F)"
 
-# time_cmd NAME RUNS CMD... -> prints "NAME median_s peak_rss_mib"
+# time_once NAME CMD...: one run, its wall and peak RSS kept under NAME.
+time_once() {
+  local name=$1; shift
+  rm -rf "$work/o"
+  /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null 2> "$work/err" || { echo "$name failed:"; cat "$work/err"; return 1; }
+  tail -1 "$work/t" >> "$work/runs.$name"
+}
+# summarize NAME -> appends "NAME median_s peak_rss_mib" to the results.
+summarize() {
+  local med rss
+  med=$(cut -d' ' -f1 "$work/runs.$1" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+  rss=$(cut -d' ' -f2 "$work/runs.$1" | sort -g | tail -1)
+  echo "$1 $med $((rss / 1024))" >> "$work/results"
+}
+# time_cmd NAME RUNS CMD...: RUNS runs in a row.
 time_cmd() {
   local name=$1 n=$2; shift 2
-  local walls=() rss=0
-  for _ in $(seq "$n"); do
-    rm -rf "$work/o"
-    /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null 2> "$work/err" || { echo "$name failed:"; cat "$work/err"; return 1; }
-    read -r w r < <(tail -1 "$work/t")
-    walls+=("$w"); [ "$r" -gt "$rss" ] && rss=$r
-  done
-  local med
-  med=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
-  echo "$name $med $((rss / 1024))" >> "$work/results"
+  for _ in $(seq "$n"); do time_once "$name" "$@"; done
+  summarize "$name"
 }
 
 : > "$work/results"
-time_cmd "sheetsift-extract-j1" "$runs" "$bin" extract "$work/in" -o "$work/o" -j 1 -q
-time_cmd "sheetsift-extract-j2" "$runs" "$bin" extract "$work/in" -o "$work/o" -j 2 -q
+# -j 1 and -j 2 alternate, so that the machine's drift falls on both alike.
+for _ in $(seq "$runs"); do
+  time_once "sheetsift-extract-j1" "$bin" extract "$work/in" -o "$work/o" -j 1 -q
+  time_once "sheetsift-extract-j2" "$bin" extract "$work/in" -o "$work/o" -j 2 -q
+done
+summarize "sheetsift-extract-j1"
+summarize "sheetsift-extract-j2"
 "$bin" extract "$work/in" -o "$work/clean" -j 2 -q
 time_cmd "sheetsift-dialogues-j2" "$runs" "$bin" dialogues "$work/clean" -o "$work/o" -j 2 -q --val-size 0.1
 if [ -x "$REF_PY" ]; then

@@ -62,20 +62,32 @@ struct Piece {
 
 impl Piece {
     fn pack(self, level: u32) -> Packed {
-        let mut xml = Vec::with_capacity(self.rows.len() * 384);
-        let used = rows_xml(&self.rows, self.first_row, &mut xml);
-        drop(self.rows);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&xml);
-        let mut deflated = Vec::new();
-        deflate_piece(&xml, level, &mut deflated);
-        Packed {
-            sheet: self.sheet,
-            deflated,
-            crc,
-            size: xml.len() as u64,
-            used,
+        thread_local! {
+            // Each thread's XML buffer, kept: pieces are megabytes, and a
+            // fresh one each time is page faults and zeroed pages.
+            static XML: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        XML.with_borrow_mut(|xml| {
+            xml.clear();
+            let used = rows_xml(&self.rows, self.first_row, xml);
+            drop(self.rows);
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(xml);
+            let mut deflated = Vec::new();
+            deflate_piece(xml, level, &mut deflated);
+            let size = xml.len() as u64;
+            // A piece of huge texts does not pin its buffer for the run.
+            if xml.capacity() > 4 * PIECE_BYTES {
+                *xml = Vec::new();
+            }
+            Packed {
+                sheet: self.sheet,
+                deflated,
+                crc,
+                size,
+                used,
+            }
+        })
     }
 }
 
