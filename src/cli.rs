@@ -124,8 +124,9 @@ pub struct Stage1Args {
     #[arg(long)]
     pub resume: bool,
 
-    /// Deflate level of the xlsx zip container, 1-9. Default: 1 (fastest;
-    /// level 6 saves about 15% of the size at 2x the write time).
+    /// Deflate level of the xlsx zip container, 1-9. Default: 3 (28% smaller
+    /// than level 1 for about 6% more time; level 6 saves 9% more of the
+    /// size for 50% more time).
     #[arg(long, value_name = "N")]
     pub compression_level: Option<u8>,
 }

@@ -22,7 +22,7 @@
 //! chunk_size = 25
 //! prefix = "clean_data"
 //! format = "xlsx"                # or "csv"
-//! compression_level = 1
+//! compression_level = 3
 //! [dialogues]
 //! val_size = 10000
 //! seed = 1
@@ -274,7 +274,7 @@ impl Config {
         let compression_level = s1
             .compression_level
             .or(file.extract.compression_level)
-            .unwrap_or(1);
+            .unwrap_or(3);
         if !(1..=9).contains(&compression_level) {
             return Err(Error::Usage("--compression-level takes 1 to 9".into()));
         }
