@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 
-/// Sizes and offsets from here on need zip64 fields.
+/// In a 32-bit size or offset field: "the value is in the zip64 field".
 const ZIP32_MAX: u64 = 0xFFFF_FFFF;
 /// DOS date 1980-01-01, time 00:00 (what rust_xlsxwriter writes).
 const DOS_DATE: u16 = (1 << 5) | 1;
@@ -121,7 +121,8 @@ impl<W: Write> ZipOut<W> {
         self.put(b)
     }
 
-    /// The writer, to copy large data in (its length counted by `copied`).
+    /// Copy deflated bytes of the member begun last from `r`; returns how
+    /// many were copied.
     pub fn copy_from(&mut self, r: &mut impl io::Read) -> io::Result<u64> {
         let n = io::copy(r, &mut self.out)?;
         self.at += n;
