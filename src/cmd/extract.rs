@@ -170,7 +170,7 @@ pub fn stage1(
     let results = ordered_map(
         pool,
         work,
-        readers + 1,
+        readers,
         move |(_, path): (usize, PathBuf)| {
             read_one(&path, &opts, &filter, check_xlsx_limit)
                 .map_err(|kind| FileError::new(&path, kind))
