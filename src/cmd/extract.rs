@@ -167,15 +167,10 @@ pub fn stage1(
     }
     let opts = Arc::new(opts);
     let filter = Arc::new(cfg.filter.clone());
-    let results = ordered_map(
-        pool,
-        work,
-        readers,
-        move |(_, path): (usize, PathBuf)| {
-            read_one(&path, &opts, &filter, check_xlsx_limit)
-                .map_err(|kind| FileError::new(&path, kind))
-        },
-    );
+    let results = ordered_map(pool, work, readers, move |(_, path): (usize, PathBuf)| {
+        read_one(&path, &opts, &filter, check_xlsx_limit)
+            .map_err(|kind| FileError::new(&path, kind))
+    });
 
     let mut results = results.zip(
         selected
