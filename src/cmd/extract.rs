@@ -24,7 +24,7 @@ use crate::read::{ReadOptions, Sheet, Workbook};
 use crate::report::{ChunkReport, FailedFile, Report};
 use crate::table::{Table, DEFAULT_SPILL_BYTES};
 use crate::value::Value;
-use crate::write::{open_sink, AtomicFile, Sink, TableFormat, MAX_TEXT_UTF16};
+use crate::write::{long_cell, open_sink, AtomicFile, Sink, TableFormat, MAX_TEXT_UTF16};
 
 /// What a worker hands back for one file.
 struct FileRead {
@@ -272,18 +272,6 @@ fn read_one(
         drops,
         rows_read,
         too_long,
-    })
-}
-
-/// The first text cell longer than xlsx allows: (column, UTF-16 length).
-fn long_cell(row: &[Value]) -> Option<(usize, usize)> {
-    row.iter().enumerate().find_map(|(i, v)| match v {
-        // UTF-8 bytes >= UTF-16 units, so short texts are skipped cheaply.
-        Value::Text(s) if s.len() > MAX_TEXT_UTF16 => {
-            let units = s.encode_utf16().count();
-            (units > MAX_TEXT_UTF16).then_some((i, units))
-        }
-        _ => None,
     })
 }
 

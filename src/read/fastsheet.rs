@@ -473,8 +473,8 @@ fn parse_number<T: TryFrom<u64>>(v: &[u8], slow: impl Fn(&str) -> Option<T>) -> 
     slow(std::str::from_utf8(v).ok()?)
 }
 
-/// `B12` -> (row 11, col 1).
-fn cell_ref(v: &[u8]) -> Option<(u32, u32)> {
+/// `B12` -> (row 11, col 1), 0-based.
+pub(super) fn cell_ref(v: &[u8]) -> Option<(u32, u32)> {
     let split = v.iter().position(|b| b.is_ascii_digit())?;
     let mut col: u32 = 0;
     for &b in &v[..split] {
@@ -574,13 +574,11 @@ fn parse_row(
         if !ok {
             return false;
         }
-        match pos_attr {
-            Some(Some((r, c))) => {
-                cell.row = r;
-                cell.col = c;
-            }
-            Some(None) => {} // unparsable reference: as the general reader, keep the running position
-            None => {}
+        // An unparsable reference keeps the running position, as in the
+        // general reader.
+        if let Some(Some((r, c))) = pos_attr {
+            cell.row = r;
+            cell.col = c;
         }
         next_col = cell.col + 1;
         p = gt + 1;

@@ -20,7 +20,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 use zip::ZipArchive;
 
-use super::fastsheet::{FastSheet, RawCell, Step};
+use super::fastsheet::{cell_ref, FastSheet, RawCell, Step};
 use super::{Collector, RowAssembler};
 use crate::error::FileErrorKind;
 use crate::value::Value;
@@ -517,23 +517,6 @@ fn is_timedelta_format(fmt: &str) -> bool {
         .any(|p| first.contains(p))
 }
 
-/// `B12` -> (row 11, col 1), 0-based.
-fn cell_ref(r: &str) -> Option<(u32, u32)> {
-    let split = r.find(|c: char| c.is_ascii_digit())?;
-    let (letters, digits) = r.split_at(split);
-    let mut col: u32 = 0;
-    for ch in letters.chars() {
-        if !ch.is_ascii_alphabetic() {
-            return None;
-        }
-        col = col
-            .checked_mul(26)?
-            .checked_add(ch.to_ascii_uppercase() as u32 - 'A' as u32 + 1)?;
-    }
-    let row: u32 = digits.parse().ok()?;
-    Some((row.checked_sub(1)?, col.checked_sub(1)?))
-}
-
 /// Whether worksheets go through the byte-level fast path first.
 const FAST_PATH: bool = true;
 
@@ -733,7 +716,7 @@ fn stream_sheet<B: BufRead>(
                 let (mut pos, mut ty, mut style) = (None, CellType::Number, 0usize);
                 for a in e.attributes().with_checks(false).flatten() {
                     match a.key.as_ref() {
-                        "r" => pos = cell_ref(&a.value),
+                        "r" => pos = cell_ref(a.value.as_bytes()),
                         "t" => ty = CellType::of(&a.value),
                         "s" => style = a.value.trim().parse().unwrap_or(0),
                         _ => {}
@@ -879,9 +862,9 @@ mod tests {
 
     #[test]
     fn cell_refs() {
-        assert_eq!(cell_ref("A1"), Some((0, 0)));
-        assert_eq!(cell_ref("AB12"), Some((11, 27)));
-        assert_eq!(cell_ref("XFD1048576"), Some((1_048_575, 16_383)));
-        assert_eq!(cell_ref("1A"), None);
+        assert_eq!(cell_ref(b"A1"), Some((0, 0)));
+        assert_eq!(cell_ref(b"AB12"), Some((11, 27)));
+        assert_eq!(cell_ref(b"XFD1048576"), Some((1_048_575, 16_383)));
+        assert_eq!(cell_ref(b"1A"), None);
     }
 }

@@ -15,7 +15,7 @@ pub mod zipout;
 use std::path::{Path, PathBuf};
 
 pub use self::csv::CsvSink;
-pub use self::xlsx::{XlsxSink, MAX_DATA_ROWS, MAX_TEXT_UTF16};
+pub use self::xlsx::{long_cell, XlsxSink, MAX_DATA_ROWS, MAX_TEXT_UTF16};
 
 use crate::error::{Error, Result};
 use crate::value::Value;

@@ -192,24 +192,18 @@ impl XlsxSink {
                 ),
             ));
         }
-        for v in &row {
-            if let Value::Text(s) = v {
-                self.batch_bytes += s.len();
-                // UTF-8 bytes >= UTF-16 units: most texts need no count.
-                if s.len() > MAX_TEXT_UTF16 {
-                    let units = s.encode_utf16().count();
-                    if units > MAX_TEXT_UTF16 {
-                        return Err(Error::output(
-                            &self.path,
-                            format!(
-                                "text of {units} UTF-16 units is over the xlsx cell limit of {MAX_TEXT_UTF16}"
-                            ),
-                        ));
-                    }
-                }
-            }
+        if let Some((_, units)) = long_cell(&row) {
+            return Err(Error::output(
+                &self.path,
+                format!(
+                    "text of {units} UTF-16 units is over the xlsx cell limit of {MAX_TEXT_UTF16}"
+                ),
+            ));
         }
-        self.batch_bytes += 16 * row.len();
+        self.batch_bytes += row
+            .iter()
+            .map(|v| 16 + if let Value::Text(s) = v { s.len() } else { 0 })
+            .sum::<usize>();
         if self.batch.is_empty() {
             self.batch_first = self.row;
         }
@@ -375,6 +369,18 @@ impl XlsxSink {
         out.flush().map_err(io)?;
         Ok(())
     }
+}
+
+/// The first text cell longer than xlsx allows: (column, UTF-16 length).
+pub fn long_cell(row: &[Value]) -> Option<(usize, usize)> {
+    row.iter().enumerate().find_map(|(i, v)| match v {
+        // UTF-8 bytes >= UTF-16 units, so short texts are skipped cheaply.
+        Value::Text(s) if s.len() > MAX_TEXT_UTF16 => {
+            let units = s.encode_utf16().count();
+            (units > MAX_TEXT_UTF16).then_some((i, units))
+        }
+        _ => None,
+    })
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
