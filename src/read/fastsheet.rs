@@ -401,9 +401,16 @@ fn next_tag(bytes: &[u8], mut p: usize) -> Option<(usize, usize)> {
 fn tag_name(tag: &[u8]) -> &[u8] {
     let end = tag
         .iter()
-        .position(|&b| b.is_ascii_whitespace() || b == b'/')
+        .position(|b| b.is_ascii_whitespace())
         .unwrap_or(tag.len());
-    &tag[..end]
+    let name = &tag[..end];
+    // In `<a/>` the slash closes the element; anywhere else (`<is/t>`) it
+    // is part of the name, as quick-xml reads it.
+    if end == tag.len() {
+        name.strip_suffix(b"/").unwrap_or(name)
+    } else {
+        name
+    }
 }
 
 /// The local part of a possibly prefixed name.
