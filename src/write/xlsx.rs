@@ -111,7 +111,6 @@ pub struct XlsxSink {
     /// Next 0-based row of the current sheet (0 = header).
     row: u32,
     batch: Vec<Vec<Value>>,
-    batch_first: u32,
     batch_bytes: usize,
     pending: VecDeque<Receiver<std::thread::Result<Packed>>>,
     max_pending: usize,
@@ -147,7 +146,6 @@ impl XlsxSink {
             sheets: Vec::new(),
             row: 0,
             batch: Vec::new(),
-            batch_first: 0,
             batch_bytes: 0,
             pending: VecDeque::new(),
             max_pending,
@@ -204,9 +202,6 @@ impl XlsxSink {
             .iter()
             .map(|v| 16 + if let Value::Text(s) = v { s.len() } else { 0 })
             .sum::<usize>();
-        if self.batch.is_empty() {
-            self.batch_first = self.row;
-        }
         self.batch.push(row);
         self.row += 1;
         if self.batch.len() >= self.piece_rows || self.batch_bytes >= PIECE_BYTES {
@@ -222,7 +217,8 @@ impl XlsxSink {
         }
         let piece = Piece {
             sheet: self.sheets.len() - 1,
-            first_row: self.batch_first,
+            // The batch is the rows just before `row`, in this sheet.
+            first_row: self.row - self.batch.len() as u32,
             rows: std::mem::take(&mut self.batch),
         };
         self.batch_bytes = 0;
