@@ -51,6 +51,29 @@ impl Used {
     }
 }
 
+/// What a cell is written as.
+enum Cell<'a> {
+    Str(&'a str),
+    /// Finite.
+    Num(f64),
+    Bool(bool),
+}
+
+impl Cell<'_> {
+    /// rust_xlsxwriter writes NaN and infinities as strings.
+    fn number(f: f64) -> Cell<'static> {
+        if f.is_nan() {
+            Cell::Str("NAN")
+        } else if f == f64::INFINITY {
+            Cell::Str("INF")
+        } else if f == f64::NEG_INFINITY {
+            Cell::Str("-INF")
+        } else {
+            Cell::Num(f)
+        }
+    }
+}
+
 /// Append `rows` as `<row>` elements; `first_row` is the 0-based sheet row
 /// of `rows[0]`. A row without cells writes nothing, as in rust_xlsxwriter.
 pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used {
@@ -64,16 +87,15 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
         let (mut first, mut last) = (None, 0u16);
         for (c, v) in row.iter().enumerate() {
             let c = c as u16;
-            let (text, number, boolean, date): (Option<&str>, Option<f64>, Option<bool>, bool) =
-                match v {
-                    Value::Empty => continue,
-                    Value::Text(s) if s.is_empty() => continue,
-                    Value::Text(s) => (Some(s), None, None, false),
-                    Value::Int(n) => (None, Some(*n as f64), None, false),
-                    Value::Float(f) => (None, Some(*f), None, false),
-                    Value::Bool(b) => (None, None, Some(*b), false),
-                    Value::DateTime(d) => (None, Some(*d), None, true),
-                };
+            let (cell, date) = match v {
+                Value::Empty => continue,
+                Value::Text(s) if s.is_empty() => continue,
+                Value::Text(s) => (Cell::Str(s), false),
+                Value::Int(n) => (Cell::number(*n as f64), false),
+                Value::Float(f) => (Cell::number(*f), false),
+                Value::Bool(b) => (Cell::Bool(*b), false),
+                Value::DateTime(d) => (Cell::number(*d), true),
+            };
             if first.is_none() {
                 out.extend_from_slice(b"<row r=\"");
                 out.extend_from_slice(r1.as_bytes());
@@ -89,25 +111,15 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
             if date {
                 out.extend_from_slice(DATE_XF);
             }
-            // rust_xlsxwriter writes NaN and infinities as strings.
-            let special = match number {
-                Some(f) if f.is_nan() => Some("NAN"),
-                Some(f) if f == f64::INFINITY => Some("INF"),
-                Some(f) if f == f64::NEG_INFINITY => Some("-INF"),
-                _ => None,
-            };
-            if let Some(s) = text.or(special) {
-                inline_string(s, out);
-            } else if let Some(f) = number {
-                out.extend_from_slice(b"><v>");
-                out.extend_from_slice(num.format_finite(f).as_bytes());
-                out.extend_from_slice(b"</v></c>");
-            } else if let Some(b) = boolean {
-                out.extend_from_slice(if b {
-                    b" t=\"b\"><v>1</v></c>"
-                } else {
-                    b" t=\"b\"><v>0</v></c>"
-                });
+            match cell {
+                Cell::Str(s) => inline_string(s, out),
+                Cell::Num(f) => {
+                    out.extend_from_slice(b"><v>");
+                    out.extend_from_slice(num.format_finite(f).as_bytes());
+                    out.extend_from_slice(b"</v></c>");
+                }
+                Cell::Bool(true) => out.extend_from_slice(b" t=\"b\"><v>1</v></c>"),
+                Cell::Bool(false) => out.extend_from_slice(b" t=\"b\"><v>0</v></c>"),
             }
         }
         if let Some(first) = first {
