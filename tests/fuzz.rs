@@ -299,18 +299,24 @@ fn parallel_reader_agrees_with_the_serial_one_on_known_sheets() {
     }
 }
 
+/// Known sheet number `which` (wrapping) with `edits` applied.
+fn mutated(which: usize, edits: &[Edit]) -> Vec<u8> {
+    let mut sheets = fixture_sheets();
+    sheets.extend(TRICKY.iter().map(|s| s.as_bytes().to_vec()));
+    let mut xml = sheets[which % sheets.len()].clone();
+    for e in edits {
+        apply(&mut xml, e);
+    }
+    xml
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// The same on damaged sheets, errors included.
     #[test]
     fn parallel_reader_agrees_on_mutated_sheets(which in 0usize..64, edits in prop::collection::vec(edit(), 1..6), block in 1usize..400) {
-        let mut sheets = fixture_sheets();
-        sheets.extend(TRICKY.iter().map(|s| s.as_bytes().to_vec()));
-        let mut xml = sheets[which % sheets.len()].clone();
-        for e in &edits {
-            apply(&mut xml, e);
-        }
+        let xml = mutated(which, &edits);
         let serial = sheetsift::read::sheet_cells_for_tests(&xml, &SHARED, true);
         let par = sheetsift::read::sheet_cells_parallel_for_tests(&xml, &SHARED, 2, block);
         prop_assert_eq!(par, serial, "block {} xml {:?}", block, String::from_utf8_lossy(&xml));
@@ -320,12 +326,7 @@ proptest! {
     /// general reader does, and it fails where the general reader fails.
     #[test]
     fn fast_path_agrees_on_mutated_sheets(which in 0usize..64, edits in prop::collection::vec(edit(), 1..6)) {
-        let mut sheets = fixture_sheets();
-        sheets.extend(TRICKY.iter().map(|s| s.as_bytes().to_vec()));
-        let mut xml = sheets[which % sheets.len()].clone();
-        for e in &edits {
-            apply(&mut xml, e);
-        }
+        let xml = mutated(which, &edits);
         let fast = sheetsift::read::sheet_cells_for_tests(&xml, &SHARED, true);
         let slow = sheetsift::read::sheet_cells_for_tests(&xml, &SHARED, false);
         match (&fast, &slow) {
