@@ -2,9 +2,11 @@
 //! random cell text through cleaning and turn building. Nothing may panic
 //! or hang; every input ends as rows or as a file error.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
+mod common;
+use common::unzip;
 use proptest::prelude::*;
 use sheetsift::dialogue::build_turns;
 use sheetsift::dialogue::emoji::remove_emoji;
@@ -46,19 +48,6 @@ fn fixture(rel: &str) -> Vec<u8> {
             .join(rel),
     )
     .unwrap()
-}
-
-/// The entries of a zip.
-fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    (0..z.len())
-        .map(|i| {
-            let mut f = z.by_index(i).unwrap();
-            let mut v = Vec::new();
-            f.read_to_end(&mut v).unwrap();
-            (f.name().unwrap().into_owned(), v)
-        })
-        .collect()
 }
 
 fn rezip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {

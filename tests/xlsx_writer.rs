@@ -2,10 +2,11 @@
 //! written both ways must give the same package, member by member, byte
 //! for byte once inflated — whatever the pieces and threads.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+mod common;
+use common::unzip;
 use proptest::prelude::*;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 use sheetsift::value::Value;
@@ -59,19 +60,6 @@ fn ours(
     Box::new(sink).finish().unwrap();
 }
 
-/// Member names in order, with their inflated bytes.
-fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut a = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    (0..a.len())
-        .map(|i| {
-            let mut m = a.by_index(i).unwrap();
-            let mut b = Vec::new();
-            m.read_to_end(&mut b).unwrap();
-            (m.name().unwrap().to_string(), b)
-        })
-        .collect()
-}
-
 fn same_package(columns: &[String], rows: &[Vec<Value>], threads: usize, piece: usize) {
     let dir = tempfile::tempdir().unwrap();
     let want = dir.path().join("want.xlsx");
@@ -79,7 +67,10 @@ fn same_package(columns: &[String], rows: &[Vec<Value>], threads: usize, piece: 
     reference(&want, columns, rows);
     let pool = (threads > 0).then(|| sheetsift::pool::thread_pool(threads).unwrap());
     ours(&got, columns, rows, pool, piece);
-    let (want, got) = (members(&want), members(&got));
+    let (want, got) = (
+        unzip(&std::fs::read(&want).unwrap()),
+        unzip(&std::fs::read(&got).unwrap()),
+    );
     let names = |m: &[(String, Vec<u8>)]| m.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&got), names(&want));
     for ((name, w), (_, g)) in want.iter().zip(&got) {
