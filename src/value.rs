@@ -251,6 +251,29 @@ pub struct DateTimeParts {
 }
 
 impl DateTimeParts {
+    /// `2023-05-01T09:30:00[.fff]` -> calendar parts.
+    pub fn parse_iso(s: &str) -> Option<DateTimeParts> {
+        let (date, time) = s.split_once('T').unwrap_or((s, "00:00:00"));
+        let mut d = date.split('-');
+        let year = d.next()?.parse().ok()?;
+        let month = d.next()?.parse().ok()?;
+        let day = d.next()?.parse().ok()?;
+        let time = time.trim_end_matches('Z');
+        let mut t = time.split(':');
+        let hour = t.next()?.parse().ok()?;
+        let minute = t.next().unwrap_or("0").parse().ok()?;
+        let sec: f64 = t.next().unwrap_or("0").parse().ok()?;
+        Some(DateTimeParts {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second: sec.trunc() as u32,
+            micro: (sec.fract() * 1e6).round() as u32,
+        })
+    }
+
     /// An Excel serial (1900 system) as openpyxl's `from_excel` turns it
     /// into a datetime: whole days, plus the fraction rounded (half to
     /// even) to the millisecond; serials below 60 shifted by one day for

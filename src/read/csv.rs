@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::{Collector, ReadOptions};
+use super::collect::{Collector, ReadOptions};
 use crate::error::FileErrorKind;
 use crate::value::{is_na_string, Value};
 

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use calamine::{open_workbook, Data, DataRef, Ods, Reader, Xls, Xlsb};
 
-use super::{parse_iso, Collector, RowAssembler};
+use super::collect::{Collector, RowAssembler};
 use crate::error::FileErrorKind;
 use crate::value::{DateTimeParts, Value};
 
@@ -153,7 +153,7 @@ fn excel_datetime(d: &calamine::ExcelDateTime) -> Value {
 /// `2023-05-01T09:30:00[.fff]` (an ISO date cell) -> date-time; anything
 /// else stays text.
 fn iso_datetime(s: &str) -> Value {
-    parse_iso(s)
+    DateTimeParts::parse_iso(s)
         .map(|p| Value::DateTime(p.to_serial()))
         .unwrap_or_else(|| Value::text(s))
 }

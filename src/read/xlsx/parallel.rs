@@ -13,7 +13,7 @@
 //! - from such a row on, the caller reads the rest of the sheet serially:
 //!   the unparsed part of that block, then the bytes of every later block,
 //!   then the rest of the stream, through the same fast path and general
-//!   reader as [`super::xlsx`] uses, from the row state reached so far.
+//!   reader as [`super::sheet`] uses, from the row state reached so far.
 //!
 //! Memory is bounded: at most `WINDOW` blocks are cut ahead of the caller.
 
@@ -23,8 +23,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
+use super::cells::{fast_cell_value, Ctx};
 use super::fastsheet::{last_row_end, next_row_end, FastSheet, OpenTags, Step};
-use super::xlsx::{fast_cell_value, fast_rows, general, Ctx};
+use super::sheet::{fast_rows, general};
 use crate::value::Value;
 
 /// Sheets smaller than this (uncompressed) are parsed by the caller alone.

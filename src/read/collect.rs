@@ -1,0 +1,278 @@
+//! What every reader shares (SPEC "Inputs"): the options, the typed sheet
+//! and workbook a file yields, and the [`Collector`] that turns a reader's
+//! rows into usable sheets — the first non-blank row is the header, a
+//! sheet is usable only when it has every required column, blank rows are
+//! skipped, and each row is offered to the caller's `keep` predicate as
+//! soon as it is complete, so dropped rows are never held in memory.
+
+use super::csv::Encoding;
+use super::infer::{header_names, ColumnKinds};
+use crate::error::FileErrorKind;
+use crate::value::Value;
+
+/// What a reader needs to know: the required columns, an optional sheet
+/// name, and an optional forced CSV encoding.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Required columns, in the order agent, customer, role, content.
+    pub required: [String; 4],
+    pub sheet: Option<String>,
+    pub encoding: Option<Encoding>,
+    /// Threads parsing one large xlsx sheet (blocks of rows at once,
+    /// beside the caller's thread): for runs with more cores than files
+    /// (one big chunk file in `dialogues`). 0 or 1: the caller parses.
+    pub parse_threads: usize,
+}
+
+impl ReadOptions {
+    /// Index of the content column among `required`.
+    pub const CONTENT: usize = 3;
+}
+
+/// One usable sheet: its header and the rows the caller kept.
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    pub name: String,
+    /// Column names; rows may be shorter (missing trailing cells).
+    pub columns: Vec<String>,
+    /// Positions of the required columns in `columns`.
+    pub required_idx: [usize; 4],
+    pub rows: Vec<Vec<Value>>,
+    /// Data rows read (kept or not), blank rows excluded.
+    pub rows_read: u64,
+    /// 1-based row (xlsx) or line (csv) number of the row being offered.
+    pub line: u64,
+    /// pandas' inference turned some column numeric (see [`ColumnKinds`]):
+    /// the kept rows were converted at the end of the sheet, after the
+    /// caller's `keep` saw them.
+    pub numeric_conversion: bool,
+}
+
+/// The usable sheets of one file, and notes about the sheets skipped.
+#[derive(Debug, Default)]
+pub struct Workbook {
+    pub sheets: Vec<Sheet>,
+    pub notes: Vec<String>,
+}
+
+impl Workbook {
+    pub fn rows_read(&self) -> u64 {
+        self.sheets.iter().map(|s| s.rows_read).sum()
+    }
+}
+
+/// Decides, row by row, whether a row is kept. Gets the sheet (for the
+/// column positions) and the row.
+pub type Keep<'a> = dyn FnMut(&Sheet, &[Value]) -> bool + 'a;
+
+/// Receives the sheets of one file from a reader and keeps the usable ones.
+pub(crate) struct Collector<'o, 'k, 'a> {
+    pub(super) opts: &'o ReadOptions,
+    keep: &'k mut Keep<'a>,
+    book: Workbook,
+    first_problem: Option<FileErrorKind>,
+    saw_named_sheet: bool,
+    /// Set when a signal arrived mid-file; readers stop at the next row.
+    pub interrupted: bool,
+}
+
+impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
+    pub(super) fn new(opts: &'o ReadOptions, keep: &'k mut Keep<'a>) -> Self {
+        Collector {
+            opts,
+            keep,
+            book: Workbook::default(),
+            first_problem: None,
+            saw_named_sheet: false,
+            interrupted: false,
+        }
+    }
+
+    /// Whether a sheet of this name is to be read at all (`--sheet`).
+    pub fn wants(&mut self, name: &str) -> bool {
+        match &self.opts.sheet {
+            Some(want) if want != name => false,
+            Some(_) => {
+                self.saw_named_sheet = true;
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// Start a sheet; feed its rows to the builder, then hand it back.
+    /// Spreadsheet sheets get pandas' column inference at the end
+    /// ([`ColumnKinds`]); CSV is typed by its own reader.
+    pub fn sheet(&self, name: &str) -> SheetBuilder {
+        self.sheet_with(name, true)
+    }
+
+    pub fn sheet_with(&self, name: &str, infer_numeric: bool) -> SheetBuilder {
+        SheetBuilder {
+            sheet: Sheet {
+                name: name.to_string(),
+                ..Sheet::default()
+            },
+            header_done: false,
+            usable: false,
+            kinds: infer_numeric.then(ColumnKinds::default),
+        }
+    }
+
+    /// Offer one row of a sheet (values in column order, trailing empties
+    /// may be omitted).
+    pub fn row(&mut self, b: &mut SheetBuilder, mut row: Vec<Value>, line: u64) {
+        if !b.header_done {
+            if row.iter().all(Value::is_missing) && !row.iter().any(|v| matches!(v, Value::Text(_)))
+            {
+                return;
+            }
+            b.header_done = true;
+            b.sheet.columns = header_names(&row);
+            match find_required(&b.sheet.columns, &self.opts.required) {
+                Ok(idx) => {
+                    b.sheet.required_idx = idx;
+                    b.usable = true;
+                }
+                Err(column) => {
+                    let kind = FileErrorKind::MissingColumn {
+                        column,
+                        sheet: b.sheet.name.clone(),
+                    };
+                    self.book
+                        .notes
+                        .push(format!("sheet {} skipped: {}", b.sheet.name, kind));
+                    self.first_problem.get_or_insert(kind);
+                }
+            }
+            return;
+        }
+        if !b.usable {
+            return;
+        }
+        while row.last().is_some_and(Value::is_missing) {
+            row.pop();
+        }
+        if row.is_empty() {
+            return; // pandas skips blank lines
+        }
+        if row.len() > b.sheet.columns.len() {
+            // Cells right of the header: pandas names such columns "Unnamed: N".
+            for i in b.sheet.columns.len()..row.len() {
+                b.sheet.columns.push(format!("Unnamed: {i}"));
+            }
+        }
+        b.sheet.rows_read += 1;
+        b.sheet.line = line;
+        if b.sheet.rows_read.is_multiple_of(4096) && crate::interrupt::requested() {
+            self.interrupted = true;
+        }
+        if let Some(k) = b.kinds.as_mut() {
+            k.observe(&row);
+        }
+        if (self.keep)(&b.sheet, &row) {
+            row.shrink_to_fit();
+            b.sheet.rows.push(row);
+        }
+    }
+
+    /// Finish a sheet: a usable one is kept, a blank one is noted.
+    pub fn end_sheet(&mut self, mut b: SheetBuilder) {
+        if !b.header_done {
+            self.book
+                .notes
+                .push(format!("sheet {} skipped: empty", b.sheet.name));
+            self.first_problem.get_or_insert(FileErrorKind::NoSheet);
+        } else if b.usable {
+            if let Some(convert) = b.kinds.take().and_then(|k| k.conversions()) {
+                b.sheet.numeric_conversion = true;
+                for row in &mut b.sheet.rows {
+                    ColumnKinds::convert_row(&convert, row);
+                }
+            }
+            self.book.sheets.push(b.sheet);
+        }
+    }
+
+    pub(super) fn finish(self) -> Result<Workbook, FileErrorKind> {
+        if self.interrupted {
+            return Err(FileErrorKind::Interrupted);
+        }
+        if let Some(name) = &self.opts.sheet {
+            if !self.saw_named_sheet {
+                return Err(FileErrorKind::NoSuchSheet(name.clone()));
+            }
+        }
+        if self.book.sheets.is_empty() {
+            return Err(self.first_problem.unwrap_or(FileErrorKind::NoSheet));
+        }
+        Ok(self.book)
+    }
+}
+
+/// A sheet being read.
+pub(crate) struct SheetBuilder {
+    pub(super) sheet: Sheet,
+    header_done: bool,
+    usable: bool,
+    kinds: Option<ColumnKinds>,
+}
+
+/// Positions of the required columns in `columns`, or the first one missing.
+pub fn find_required(columns: &[String], required: &[String; 4]) -> Result<[usize; 4], String> {
+    let mut idx = [0; 4];
+    for (slot, name) in idx.iter_mut().zip(required) {
+        *slot = columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| name.clone())?;
+    }
+    Ok(idx)
+}
+
+/// Turns a stream of (row, col, value) cells, in row order, into rows.
+#[derive(Default)]
+pub(crate) struct RowAssembler {
+    current: Option<u32>,
+    row: Vec<Value>,
+}
+
+impl RowAssembler {
+    pub fn push(
+        &mut self,
+        c: &mut Collector<'_, '_, '_>,
+        b: &mut SheetBuilder,
+        r: u32,
+        col: u32,
+        v: Value,
+    ) {
+        if self.current != Some(r) {
+            self.flush(c, b);
+            self.current = Some(r);
+        }
+        if v.is_missing() {
+            return;
+        }
+        let col = col as usize;
+        // Cells can only be this far right of the data in a crafted file;
+        // cap the padding so one stray cell cannot allocate gigabytes.
+        if col >= 16_384 {
+            return;
+        }
+        if self.row.len() <= col {
+            self.row.resize(col + 1, Value::Empty);
+        }
+        self.row[col] = v;
+    }
+
+    fn flush(&mut self, c: &mut Collector<'_, '_, '_>, b: &mut SheetBuilder) {
+        if self.current.is_some() {
+            let line = self.current.map_or(0, |r| r as u64 + 1);
+            c.row(b, std::mem::take(&mut self.row), line);
+        }
+    }
+
+    pub fn finish(mut self, c: &mut Collector<'_, '_, '_>, b: &mut SheetBuilder) {
+        self.flush(c, b);
+    }
+}

@@ -1,0 +1,203 @@
+//! pandas' type inference, as `read_excel` and `read_csv` apply it: numeric
+//! text, whole-column conversion, and the header row's column names.
+
+use crate::value::Value;
+
+/// pandas' type inference for a spreadsheet column (`read_excel` runs
+/// `maybe_convert_numeric` on object columns): when every value of the
+/// column, over all rows of the sheet (kept or dropped), is a number, a
+/// boolean or numeric text, and at least one is text (or booleans mix with
+/// numbers), the column becomes numeric: `'0012'` -> 12, `True` -> 1. One
+/// non-numeric text or a date-time keeps the column as it is.
+#[derive(Debug, Default)]
+pub struct ColumnKinds {
+    cols: Vec<ColumnKind>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct ColumnKind {
+    blocked: bool,
+    numeric_text: bool,
+    boolean: bool,
+    number: bool,
+}
+
+impl ColumnKinds {
+    /// Take one row (kept or not) into account.
+    pub fn observe(&mut self, row: &[Value]) {
+        if self.cols.len() < row.len() {
+            self.cols.resize(row.len(), ColumnKind::default());
+        }
+        for (k, v) in self.cols.iter_mut().zip(row) {
+            if k.blocked {
+                continue;
+            }
+            match v {
+                Value::Empty => {}
+                Value::Int(_) | Value::Float(_) => k.number = true,
+                Value::Bool(_) => k.boolean = true,
+                Value::Text(s) => {
+                    if parse_numeric(s).is_some() {
+                        k.numeric_text = true
+                    } else {
+                        k.blocked = true
+                    }
+                }
+                Value::DateTime(_) => k.blocked = true,
+            }
+        }
+    }
+
+    /// Which columns become numeric; `None` when none does.
+    pub fn conversions(&self) -> Option<Vec<bool>> {
+        let convert: Vec<bool> = self
+            .cols
+            .iter()
+            .map(|k| !k.blocked && (k.numeric_text || (k.boolean && k.number)))
+            .collect();
+        convert.contains(&true).then_some(convert)
+    }
+
+    /// Convert one row's cells in the columns `convert` marks.
+    pub fn convert_row(convert: &[bool], row: &mut [Value]) {
+        for (v, &c) in row.iter_mut().zip(convert) {
+            if !c {
+                continue;
+            }
+            match v {
+                Value::Text(s) => *v = parse_numeric(s).unwrap_or(Value::Empty),
+                Value::Bool(b) => *v = Value::Int(*b as i64),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// pandas' reading of numeric text (the same for CSV and spreadsheets):
+/// surrounding ASCII whitespace ignored; an optional sign and digits is an
+/// integer; otherwise a decimal or exponent float, or `inf`/`infinity`.
+/// No `nan` (that text is missing already, or stays text), no `_`, no `,`.
+pub fn parse_numeric(s: &str) -> Option<Value> {
+    let t = s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'));
+    if t.is_empty() {
+        return None;
+    }
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(match t.parse::<i64>() {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::number(t.parse::<f64>().ok()?),
+        });
+    }
+    if digits.bytes().any(|b| b == b'_')
+        || digits
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("nan"))
+    {
+        return None;
+    }
+    t.parse::<f64>().ok().map(Value::number)
+}
+
+/// Column names from a header row, as pandas makes them: text as is,
+/// numbers as text, empty cells `Unnamed: N`, duplicates `name.1`, `name.2`.
+pub(super) fn header_names(row: &[Value]) -> Vec<String> {
+    let raw: Vec<String> = row
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Empty => format!("Unnamed: {i}"),
+            other => other.to_text(),
+        })
+        .collect();
+    dedup_names(raw)
+}
+
+/// pandas' `_maybe_dedup_names`: the second `a` becomes `a.1`, and so on,
+/// skipping names already taken.
+fn dedup_names(names: Vec<String>) -> Vec<String> {
+    use std::collections::HashMap;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let mut col = name;
+        let mut cur = *counts.get(&col).unwrap_or(&0);
+        while cur > 0 {
+            counts.insert(col.clone(), cur + 1);
+            col = format!("{col}.{cur}");
+            cur = *counts.get(&col).unwrap_or(&0);
+        }
+        counts.insert(col.clone(), cur + 1);
+        out.push(col);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_text_follows_pandas() {
+        for (s, want) in [
+            ("-5", Some(Value::Int(-5))),
+            ("+6", Some(Value::Int(6))),
+            (" 12\t", Some(Value::Int(12))),
+            ("00012", Some(Value::Int(12))),
+            ("1e3", Some(Value::Int(1000))),
+            ("1.", Some(Value::Int(1))),
+            (".5", Some(Value::Float(0.5))),
+            ("-.5", Some(Value::Float(-0.5))),
+            ("Infinity", Some(Value::Float(f64::INFINITY))),
+        ] {
+            assert_eq!(parse_numeric(s), want, "{s:?}");
+        }
+        for s in [
+            "1,000", "NAN", "1_000", "0x10", ".", "1e", "e5", "True", "１２", "\u{a0}12", "1 2",
+        ] {
+            assert_eq!(parse_numeric(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn spreadsheet_columns_convert_only_when_every_value_is_numeric() {
+        let mut k = ColumnKinds::default();
+        let rows = vec![
+            vec![
+                Value::text("0012"),
+                Value::text("0012"),
+                Value::Bool(true),
+                Value::Bool(true),
+            ],
+            vec![
+                Value::Int(13),
+                Value::text("A1"),
+                Value::Int(7),
+                Value::Bool(false),
+            ],
+        ];
+        for r in &rows {
+            k.observe(r);
+        }
+        let mut kept = rows.clone();
+        let convert = k.conversions().unwrap();
+        for row in &mut kept {
+            ColumnKinds::convert_row(&convert, row);
+        }
+        assert_eq!(
+            kept[0],
+            [
+                Value::Int(12),
+                Value::text("0012"),
+                Value::Int(1),
+                Value::Bool(true)
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_headers_are_mangled_like_pandas() {
+        let got = dedup_names(vec!["a".into(), "a".into(), "a.1".into(), "a".into()]);
+        assert_eq!(got, ["a", "a.1", "a.1.1", "a.2"]);
+    }
+}

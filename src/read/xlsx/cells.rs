@@ -1,0 +1,103 @@
+//! Cell typing: one cell's `t`, style and text -> a [`Value`], as openpyxl
+//! and pandas read it (ints unless the text has `.`/`e`, dates by style,
+//! errors missing, text with its escapes decoded).
+
+use super::fastsheet::RawCell;
+use super::shared_strings::decode_excel_escapes;
+use crate::value::{DateTimeParts, Value};
+
+/// What typing a cell needs from the rest of the workbook.
+pub(super) struct Ctx<'a> {
+    pub shared: &'a [Box<str>],
+    pub date_styles: &'a [bool],
+    pub date1904: bool,
+}
+
+/// The `t` attribute of a cell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum CellType {
+    Number,
+    Shared,
+    Inline,
+    Bool,
+    Error,
+    Date,
+    /// `str` (a formula's text result) and anything unknown: text.
+    Text,
+}
+
+impl CellType {
+    pub(super) fn of(t: &str) -> CellType {
+        match t {
+            "n" => CellType::Number,
+            "s" => CellType::Shared,
+            "inlineStr" => CellType::Inline,
+            "b" => CellType::Bool,
+            "e" => CellType::Error,
+            "d" => CellType::Date,
+            _ => CellType::Text,
+        }
+    }
+}
+
+/// A cell of the fast path, typed.
+pub(super) fn fast_cell_value(cell: RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
+    let ty = CellType::of(cell.ty.unwrap_or("n"));
+    Ok(if ty == CellType::Inline {
+        cell.inline.map(Value::text_owned).unwrap_or(Value::Empty)
+    } else if cell.has_v && !cell.text.is_empty() {
+        cell_value(ty, cell.style, &cell.text, ctx)?
+    } else {
+        Value::Empty
+    })
+}
+
+/// One cell with a non-empty `<v>` as openpyxl + pandas read it.
+pub(super) fn cell_value(
+    ty: CellType,
+    style: usize,
+    v: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Value, String> {
+    let is_date = || ctx.date_styles.get(style).copied().unwrap_or(false);
+    Ok(match ty {
+        CellType::Number => {
+            let trimmed = v.trim();
+            let x: f64 = if trimmed.contains(['.', 'e', 'E']) {
+                trimmed.parse().map_err(|_| format!("bad number {v:?}"))?
+            } else {
+                let i: i64 = trimmed.parse().map_err(|_| format!("bad number {v:?}"))?;
+                if !is_date() {
+                    return Ok(Value::Int(i));
+                }
+                i as f64
+            };
+            if is_date() {
+                Value::DateTime(if ctx.date1904 { x + 1462.0 } else { x })
+            } else {
+                Value::number(x)
+            }
+        }
+        CellType::Shared => {
+            let idx: usize = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad shared string index {v:?}"))?;
+            let s = ctx
+                .shared
+                .get(idx)
+                .ok_or_else(|| format!("shared string {idx} does not exist"))?;
+            Value::text(s)
+        }
+        CellType::Bool => match v.trim() {
+            "1" | "true" => Value::Bool(true),
+            "0" | "false" => Value::Bool(false),
+            other => return Err(format!("bad boolean {other:?}")),
+        },
+        CellType::Error => Value::Empty,
+        CellType::Date => DateTimeParts::parse_iso(v)
+            .map(|p| Value::DateTime(p.to_serial()))
+            .unwrap_or_else(|| Value::text(v)),
+        CellType::Inline | CellType::Text => Value::text_owned(decode_excel_escapes(v)),
+    })
+}

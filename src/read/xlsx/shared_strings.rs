@@ -1,0 +1,135 @@
+//! Shared strings and rich text: the `<si>` table, `<t>` runs without
+//! phonetic runs, entities, and Excel's `_xHHHH_` escapes (decoded: the one
+//! deliberate difference from openpyxl, SPEC).
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use quick_xml::events::{BytesRef, Event};
+use quick_xml::Reader;
+
+use super::package::{corrupt, xml_reader, Zip};
+use crate::error::FileErrorKind;
+
+/// Text of an `<si>` / `<is>`: its `<t>` and rich-run `<t>`s, phonetic
+/// runs (`<rPh>`) left out, entities resolved, `_xHHHH_` decoded.
+pub(super) fn read_rich_text<B: BufRead>(
+    r: &mut Reader<B>,
+    end: &str,
+    buf: &mut Vec<u8>,
+) -> quick_xml::Result<String> {
+    let mut out = String::new();
+    let (mut in_t, mut in_phonetic) = (false, false);
+    loop {
+        buf.clear();
+        match r.read_event_into(buf)? {
+            Event::Start(e) => match e.local_name().as_ref() {
+                "t" => in_t = true,
+                "rPh" => in_phonetic = true,
+                _ => {}
+            },
+            Event::End(e) => match e.local_name().as_ref() {
+                "t" => in_t = false,
+                "rPh" => in_phonetic = false,
+                name if name == end => break,
+                _ => {}
+            },
+            Event::Text(t) if in_t && !in_phonetic => out.push_str(&t.xml10_content()),
+            Event::CData(t) if in_t && !in_phonetic => out.push_str(&t.xml10_content()),
+            Event::GeneralRef(e) if in_t && !in_phonetic => push_entity(&e, &mut out)?,
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if out.contains("_x") {
+        Ok(decode_excel_escapes(&out))
+    } else {
+        Ok(out)
+    }
+}
+
+pub(super) fn push_entity(e: &BytesRef<'_>, out: &mut String) -> quick_xml::Result<()> {
+    if let Some(s) = quick_xml::escape::resolve_xml_entity(e.as_ref()) {
+        out.push_str(s);
+    } else if let Some(ch) = e.resolve_char_ref()? {
+        out.push(ch);
+    } else {
+        out.push('&');
+        out.push_str(e.as_ref());
+        out.push(';');
+    }
+    Ok(())
+}
+
+/// Excel's `_xHHHH_` escapes (UTF-16 code units; `_x005F_` is `_`).
+pub fn decode_excel_escapes(s: &str) -> String {
+    if !s.contains("_x") {
+        return s.to_owned();
+    }
+    let b = s.as_bytes();
+    let parse = |i: usize| -> Option<u16> {
+        if i + 7 <= b.len() && &b[i..i + 2] == b"_x" && b[i + 6] == b'_' {
+            u16::from_str_radix(std::str::from_utf8(&b[i + 2..i + 6]).ok()?, 16).ok()
+        } else {
+            None
+        }
+    };
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(unit) = parse(i) {
+            let mut units = vec![unit];
+            i += 7;
+            while let Some(u) = parse(i) {
+                units.push(u);
+                i += 7;
+            }
+            out.extend(char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')));
+        } else {
+            let ch = s[i..].chars().next().expect("i is on a char boundary");
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+pub(super) fn parse_shared_strings(
+    zip: &mut Zip,
+    names: &HashMap<String, String>,
+    part: &str,
+) -> Result<Vec<Box<str>>, FileErrorKind> {
+    let Some(mut r) = xml_reader(zip, names, part)? else {
+        return Ok(Vec::new());
+    };
+    let (mut out, mut buf, mut inner) = (Vec::new(), Vec::new(), Vec::new());
+    loop {
+        match r
+            .read_event_into(&mut buf)
+            .map_err(|e| corrupt(format!("{part}: {e}")))?
+        {
+            Event::Start(e) if e.local_name().as_ref() == "si" => {
+                let s = read_rich_text(&mut r, "si", &mut inner)
+                    .map_err(|e| corrupt(format!("{part}: {e}")))?;
+                out.push(s.into_boxed_str());
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excel_escapes_decode_including_surrogates_and_escaped_underscore() {
+        assert_eq!(decode_excel_escapes("a_x000D_b"), "a\rb");
+        assert_eq!(decode_excel_escapes("_xD83D__xDE00_"), "😀");
+        assert_eq!(decode_excel_escapes("_x005F_x000D_"), "_x000D_");
+        assert_eq!(decode_excel_escapes("_x12_ plain"), "_x12_ plain");
+    }
+}

@@ -1,0 +1,190 @@
+//! The worksheet engine: `<sheetData>` cells streamed in order, through
+//! the byte-level fast path ([`super::fastsheet`]) while rows are regular
+//! and the general quick-xml reader from the first row it does not
+//! understand.
+
+use std::io::{BufRead, BufReader, Read};
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+use super::cells::{cell_value, fast_cell_value, CellType, Ctx};
+use super::fastsheet::{cell_ref, FastSheet, Step};
+use super::shared_strings::{push_entity, read_rich_text};
+use crate::value::Value;
+
+/// Stream one worksheet's cells to `emit`: the fast path while the rows
+/// are regular, the general quick-xml reader from the first row it does not
+/// understand (or for the whole sheet when `fast` is false).
+pub(super) fn read_sheet<R: Read>(
+    src: R,
+    ctx: &Ctx<'_>,
+    fast: bool,
+    mut emit: impl FnMut(u32, u32, Value) -> bool,
+) -> Result<(), String> {
+    if !fast {
+        return general(Vec::new(), src, ctx, (0, false, 0), &mut emit);
+    }
+    let mut f = FastSheet::new(src);
+    match f.seek_sheet_data().map_err(|e| e.to_string())? {
+        Ok(true) => fast_rows(f, ctx, &mut emit),
+        Ok(false) => Ok(()),
+        Err(()) => {
+            let (all, src) = f.into_all();
+            general(all, src, ctx, (0, false, 0), &mut emit)
+        }
+    }
+}
+
+/// The general quick-xml reader over `head` then `src`, from row state
+/// `state` (row, row seen, next column).
+pub(super) fn general<R: Read>(
+    head: Vec<u8>,
+    src: R,
+    ctx: &Ctx<'_>,
+    state: (u32, bool, u32),
+    emit: &mut dyn FnMut(u32, u32, Value) -> bool,
+) -> Result<(), String> {
+    let mut r = Reader::from_reader(BufReader::with_capacity(
+        1 << 16,
+        std::io::Cursor::new(head).chain(src),
+    ));
+    let cfg = r.config_mut();
+    cfg.trim_text(false);
+    cfg.check_end_names = true;
+    cfg.expand_empty_elements = true;
+    stream_sheet(&mut r, ctx, state, emit)
+}
+
+/// The fast path from a row boundary to the end of the sheet, handing over
+/// to the general reader at the first row it does not understand.
+pub(super) fn fast_rows<R: Read>(
+    mut f: FastSheet<R>,
+    ctx: &Ctx<'_>,
+    emit: &mut dyn FnMut(u32, u32, Value) -> bool,
+) -> Result<(), String> {
+    loop {
+        match f.next_row().map_err(|e| e.to_string())? {
+            Step::Row => {
+                for cell in f.cells.drain(..) {
+                    let (row, col) = (cell.row, cell.col);
+                    if !emit(row, col, fast_cell_value(cell, ctx)?) {
+                        return Ok(());
+                    }
+                }
+            }
+            Step::End => return Ok(()),
+            Step::Fallback => {
+                let state = (f.row, f.row_seen, f.next_col);
+                let mut reopened = std::mem::take(&mut f.reopen);
+                let (rest, src) = f.into_rest();
+                // The fast path consumed `<sheetData>` and its ancestors:
+                // open them again, so the general reader sees the document
+                // as it is (and checks its end tags against them).
+                reopened.extend_from_slice(&rest);
+                return general(reopened, src, ctx, state, emit);
+            }
+        }
+    }
+}
+
+/// Stream `<sheetData>` cells to `emit(row, col, value)` in order, until
+/// the end of the sheet or until `emit` returns false. This is the hot loop
+/// of xlsx reading: buffers are reused, attributes are read raw in one pass
+/// (the cell's `r`, `s`, `t` are ASCII tokens), and text is allocated once.
+fn stream_sheet<B: BufRead>(
+    r: &mut Reader<B>,
+    ctx: &Ctx<'_>,
+    (mut row, mut row_seen, mut next_col): (u32, bool, u32),
+    emit: &mut dyn FnMut(u32, u32, Value) -> bool,
+) -> Result<(), String> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut inner = Vec::with_capacity(256);
+    let mut vbuf = Vec::with_capacity(256);
+    let mut text = String::new();
+    loop {
+        buf.clear();
+        let (cr, cc, ty, style) = match r.read_event_into(&mut buf).map_err(|e| e.to_string())? {
+            Event::Start(e) if e.local_name().as_ref() == "row" => {
+                let mut n = None;
+                for a in e.attributes().with_checks(false).flatten() {
+                    if a.key.as_ref() == "r" {
+                        n = a.value.trim().parse::<u32>().ok();
+                    }
+                }
+                row = match n {
+                    Some(n) if n > 0 => n - 1,
+                    _ if row_seen => row + 1,
+                    _ => 0,
+                };
+                row_seen = true;
+                next_col = 0;
+                continue;
+            }
+            Event::Start(e) if e.local_name().as_ref() == "c" => {
+                let (mut pos, mut ty, mut style) = (None, CellType::Number, 0usize);
+                for a in e.attributes().with_checks(false).flatten() {
+                    match a.key.as_ref() {
+                        "r" => pos = cell_ref(a.value.as_bytes()),
+                        "t" => ty = CellType::of(&a.value),
+                        "s" => style = a.value.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+                let (cr, cc) = pos.unwrap_or((row, next_col));
+                next_col = cc + 1;
+                (cr, cc, ty, style)
+            }
+            Event::End(e) if e.local_name().as_ref() == "sheetData" => return Ok(()),
+            Event::Eof => return Ok(()),
+            _ => continue,
+        };
+        // The cell's children: <v>, <is>, <f> (ignored: cached values only).
+        let (mut has_v, mut inline): (bool, Option<String>) = (false, None);
+        loop {
+            inner.clear();
+            match r.read_event_into(&mut inner).map_err(|e| e.to_string())? {
+                Event::Start(ch) => match ch.local_name().as_ref() {
+                    "v" => {
+                        text.clear();
+                        loop {
+                            vbuf.clear();
+                            match r.read_event_into(&mut vbuf).map_err(|e| e.to_string())? {
+                                Event::Text(t) => text.push_str(&t.xml10_content()),
+                                Event::CData(t) => text.push_str(&t.xml10_content()),
+                                Event::GeneralRef(g) => {
+                                    push_entity(&g, &mut text).map_err(|e| e.to_string())?
+                                }
+                                Event::End(_) | Event::Eof => break,
+                                _ => {}
+                            }
+                        }
+                        has_v = true;
+                    }
+                    "is" => {
+                        inline =
+                            Some(read_rich_text(r, "is", &mut vbuf).map_err(|e| e.to_string())?)
+                    }
+                    _ => {
+                        let name = ch.name().as_ref().to_string();
+                        r.read_to_end_into(quick_xml::name::QName(&name), &mut vbuf)
+                            .map_err(|e| e.to_string())?;
+                    }
+                },
+                Event::End(ch) if ch.local_name().as_ref() == "c" => break,
+                Event::Eof => return Err("unexpected end inside a cell".into()),
+                _ => {}
+            }
+        }
+        let value = if ty == CellType::Inline {
+            inline.map(Value::text_owned).unwrap_or(Value::Empty)
+        } else if has_v && !text.is_empty() {
+            cell_value(ty, style, &text, ctx)?
+        } else {
+            Value::Empty
+        };
+        if !emit(cr, cc, value) {
+            return Ok(());
+        }
+    }
+}
