@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::filter::MatchMode;
-use crate::write::TableFormat;
+use clap::ValueEnum;
 
 /// Clean customer-service chat spreadsheets and turn them into dialogue
 /// corpora, byte-identical to the documented pandas workflow.
@@ -15,6 +14,22 @@ use crate::write::TableFormat;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--match`: how system-message phrases match the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchArg {
+    /// The content contains the phrase.
+    Substring,
+    /// The content is the phrase.
+    Exact,
+}
+
+/// `--format` of `extract`: the clean tables' file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormatArg {
+    Xlsx,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,7 +129,7 @@ pub struct Stage1Args {
 
     /// How phrases match the content. Default: substring.
     #[arg(long = "match", value_enum, value_name = "MODE")]
-    pub match_mode: Option<MatchMode>,
+    pub match_mode: Option<MatchArg>,
 
     /// Output file name prefix. Default: clean_data.
     #[arg(long, value_name = "TEXT")]
@@ -158,7 +173,7 @@ pub struct ExtractArgs {
     pub stage1: Stage1Args,
     /// Output format of the clean tables. Default: xlsx.
     #[arg(long, value_enum, value_name = "FMT")]
-    pub format: Option<TableFormat>,
+    pub format: Option<TableFormatArg>,
 }
 
 #[derive(Debug, Args)]

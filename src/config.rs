@@ -34,11 +34,125 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::chunk::{ChunkRange, Shard};
-use crate::cli::{CommonArgs, Stage1Args, Stage2Args};
+use crate::cli::{
+    Cli, Command, CommonArgs, MatchArg, SamplesArgs, Stage1Args, Stage2Args, TableFormatArg,
+};
 use crate::error::{Error, Result};
 use crate::filter::{MatchMode, RowFilter, DEFAULT_SYSTEM_MESSAGES};
 use crate::read::{Encoding, ReadOptions};
 use crate::write::TableFormat;
+
+/// One parsed command line: the job to do, and what the binary needs to
+/// know even when the job's options are invalid (whether to be quiet,
+/// where the JSON report goes).
+pub struct Invocation {
+    pub quiet: bool,
+    pub report: Option<PathBuf>,
+    pub job: Result<Job>,
+}
+
+/// A command with its validated configuration.
+pub enum Job {
+    Extract(Config),
+    Dialogues(Config),
+    Run(Config),
+    Samples(SamplesConfig),
+}
+
+/// `sheetsift samples`' options.
+#[derive(Debug, Clone)]
+pub struct SamplesConfig {
+    pub out: PathBuf,
+    pub files: usize,
+    pub rows: usize,
+    pub seed: u64,
+    pub csv: bool,
+    pub quiet: bool,
+}
+
+impl Invocation {
+    /// The command line, turned into a job: the only place clap's types
+    /// become the library's.
+    pub fn from_cli(cli: Cli) -> Invocation {
+        match cli.command {
+            Command::Extract(a) => Invocation {
+                quiet: a.common.quiet,
+                report: a.common.report.clone(),
+                job: Config::build(
+                    &a.common,
+                    Some(&a.stage1),
+                    None,
+                    a.format.map(TableFormatArg::into),
+                    None,
+                    None,
+                )
+                .map(Job::Extract),
+            },
+            Command::Dialogues(a) => Invocation {
+                quiet: a.common.quiet,
+                report: a.common.report.clone(),
+                job: Config::build(
+                    &a.common,
+                    None,
+                    Some(&a.stage2),
+                    None,
+                    a.format.as_deref(),
+                    None,
+                )
+                .map(Job::Dialogues),
+            },
+            Command::Run(a) => Invocation {
+                quiet: a.common.quiet,
+                report: a.common.report.clone(),
+                job: Config::build(
+                    &a.common,
+                    Some(&a.stage1),
+                    Some(&a.stage2),
+                    None,
+                    a.format.as_deref(),
+                    a.keep_clean.clone(),
+                )
+                .map(Job::Run),
+            },
+            Command::Samples(a) => Invocation {
+                quiet: a.quiet,
+                report: None,
+                job: Ok(Job::Samples(SamplesConfig::from_args(&a))),
+            },
+        }
+    }
+}
+
+impl SamplesConfig {
+    fn from_args(a: &SamplesArgs) -> SamplesConfig {
+        SamplesConfig {
+            out: a.out.clone(),
+            files: a.files,
+            rows: a.rows,
+            seed: a.seed,
+            csv: a.csv,
+            quiet: a.quiet,
+        }
+    }
+}
+
+impl From<MatchArg> for MatchMode {
+    fn from(a: MatchArg) -> MatchMode {
+        match a {
+            MatchArg::Substring => MatchMode::Substring,
+            MatchArg::Exact => MatchMode::Exact,
+        }
+    }
+}
+
+impl From<TableFormatArg> for TableFormat {
+    fn from(a: TableFormatArg) -> TableFormat {
+        match a {
+            TableFormatArg::Xlsx => TableFormat::Xlsx,
+            TableFormatArg::Csv => TableFormat::Csv,
+        }
+    }
+}
 
 /// Everything a command needs, validated.
 #[derive(Debug, Clone)]
@@ -254,7 +368,11 @@ impl Config {
                 .map(|s| s.to_string())
                 .collect()
         };
-        let match_mode = s1.match_mode.or(file.filter.match_mode).unwrap_or_default();
+        let match_mode = s1
+            .match_mode
+            .map(MatchArg::into)
+            .or(file.filter.match_mode)
+            .unwrap_or_default();
         let chunk_size = s1.chunk_size.or(file.extract.chunk_size).unwrap_or(25);
         if chunk_size == 0 {
             return Err(Error::Usage("--chunk-size must be at least 1".into()));

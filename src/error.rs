@@ -1,29 +1,76 @@
-//! Typed errors and the exit-code contract (SPEC "Everywhere").
+//! Typed errors and the exit-code contract (SPEC "Everywhere"), the one
+//! place both live.
 //!
 //! Two kinds of failure exist. A [`FileError`] belongs to one input file: it
 //! is reported with the file's path, the file is skipped and the run goes
-//! on, and the run ends with exit code 3. An [`Error`] stops the run (exit
-//! code 1, or 2 for usage errors, 130/143 for signals).
+//! on, and the run ends with [`Exit::Partial`] (3). An [`Error`] stops the
+//! run: [`Exit::Fatal`] (1), [`Exit::Usage`] (2), or [`Exit::Interrupted`]
+//! (130 / 143).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Exit codes, the one place they are defined.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const FATAL: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const PARTIAL: i32 = 3;
-    pub const SIGINT: i32 = 130;
-    pub const SIGTERM: i32 = 143;
+/// How a run ends, as the process exit code says it.
+///
+/// Outcomes merge to the worst of them ([`Exit::merge`]), in this order:
+/// ok < partial < usage < fatal < interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Exit {
+    /// 0: everything done.
+    Ok,
+    /// 3: finished, but some input files (or chunks) failed.
+    Partial,
+    /// 2: a bad flag, config or input path; nothing was done.
+    Usage,
+    /// 1: the run stopped (unwritable output, split impossible, writer
+    /// failure); nothing half-written is left.
+    Fatal,
+    /// 128 + signal: SIGINT (130) or SIGTERM (143); temporaries removed.
+    Interrupted(i32),
 }
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Fatal => 1,
+            Exit::Usage => 2,
+            Exit::Partial => 3,
+            Exit::Interrupted(sig) => 128 + sig,
+        }
+    }
+
+    /// The worse of two outcomes.
+    pub fn merge(self, other: Exit) -> Exit {
+        self.max(other)
+    }
+
+    /// The outcome of a finished run: partial when anything failed.
+    pub fn finished(any_failed: bool) -> Exit {
+        if any_failed {
+            Exit::Partial
+        } else {
+            Exit::Ok
+        }
+    }
+}
+
+/// The help text's table of exit codes (`sheetsift --help`).
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0        ok
+  1        fatal error (unwritable output, split impossible); nothing half-written left
+  2        usage error (bad flag or config, missing input)
+  3        finished, but some input files or chunks failed (see the summary / --report)
+  130/143  interrupted by SIGINT/SIGTERM; temporaries removed, finished outputs kept";
 
 /// Why one input file could not be used. Displayed as plain words; the path
 /// is carried by [`FileError`].
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FileErrorKind {
     #[error("cannot open: {0}")]
-    Open(String),
+    Open(#[source] Arc<std::io::Error>),
     #[error("empty file (0 bytes)")]
     EmptyFile,
     #[error("encrypted (password-protected) workbook: remove the password and export again")]
@@ -54,6 +101,10 @@ pub enum FileErrorKind {
     },
     #[error("bad CSV: {0}")]
     Csv(String),
+    #[error("{0}")]
+    Limit(String),
+    #[error("cannot hold its rows: {0}")]
+    Table(#[source] Arc<Error>),
     #[error("internal error while reading (please report): {0}")]
     Panic(String),
     #[error("interrupted")]
@@ -84,26 +135,52 @@ impl fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
+impl FileErrorKind {
+    /// An I/O failure opening or reading the file.
+    pub fn open(e: std::io::Error) -> FileErrorKind {
+        FileErrorKind::Open(Arc::new(e))
+    }
+}
+
 /// A failure that stops the run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Config(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("{path}: {msg}")]
     Output { path: PathBuf, msg: String },
+    #[error("{path}: cannot write JSON: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("{0}")]
     Split(String),
-    #[error("{0}")]
-    Config(String),
+    #[error("{path}: {msg}")]
+    Manifest { path: PathBuf, msg: String },
+    #[error("cannot start {what}: {source}")]
+    Thread {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {0} thread stopped")]
+    ThreadStopped(&'static str),
+    #[error("{what} failed: {msg}")]
+    Panicked { what: &'static str, msg: String },
+    #[error("{path}: corrupt spill file (record {record})")]
+    Spill { path: PathBuf, record: usize },
     #[error("interrupted by {name}")]
-    Interrupted { name: &'static str, code: i32 },
-    #[error("{0}")]
-    Other(String),
+    Interrupted { name: &'static str, signal: i32 },
 }
 
 impl Error {
@@ -121,14 +198,41 @@ impl Error {
         }
     }
 
+    pub fn thread(what: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+        move |source| Error::Thread { what, source }
+    }
+
+    /// How the run ends on this error.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Usage(_) | Error::Config(_) => Exit::Usage,
+            Error::Interrupted { signal, .. } => Exit::Interrupted(*signal),
+            _ => Exit::Fatal,
+        }
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Usage(_) | Error::Config(_) => exit::USAGE,
-            Error::Interrupted { code, .. } => *code,
-            _ => exit::FATAL,
-        }
+        self.exit().code()
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_merge_to_the_worst() {
+        assert_eq!(Exit::Ok.merge(Exit::Partial), Exit::Partial);
+        assert_eq!(Exit::Partial.merge(Exit::Fatal), Exit::Fatal);
+        assert_eq!(
+            Exit::Fatal.merge(Exit::Interrupted(2)),
+            Exit::Interrupted(2)
+        );
+        assert_eq!(Exit::Interrupted(15).code(), 143);
+        assert_eq!(Exit::Interrupted(2).code(), 130);
+        assert_eq!(Exit::finished(true).code(), 3);
+    }
+}

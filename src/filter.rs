@@ -19,17 +19,7 @@ pub const DEFAULT_SYSTEM_MESSAGES: [&str; 5] = [
 ];
 
 /// How phrases are matched against content.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Deserialize,
-    serde::Serialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchMode {
     #[default]

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-use crate::error::{exit, Error, Result};
+use crate::error::{Error, Exit, Result};
 
 static FLAG: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
 
@@ -27,7 +27,11 @@ pub fn install() -> std::io::Result<()> {
     for sig in [SIGINT, SIGTERM] {
         // Registered first, so it sees the state before this signal: a
         // second signal exits at once.
-        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&seen))?;
+        signal_hook::flag::register_conditional_shutdown(
+            sig,
+            Exit::Interrupted(sig).code(),
+            Arc::clone(&seen),
+        )?;
         signal_hook::flag::register(sig, Arc::clone(&seen))?;
         signal_hook::flag::register_usize(sig, Arc::clone(f), sig as usize)?;
     }
@@ -40,11 +44,11 @@ pub fn check() -> Result<()> {
         0 => Ok(()),
         s if s == SIGTERM as usize => Err(Error::Interrupted {
             name: "SIGTERM",
-            code: exit::SIGTERM,
+            signal: SIGTERM,
         }),
         _ => Err(Error::Interrupted {
             name: "SIGINT",
-            code: exit::SIGINT,
+            signal: SIGINT,
         }),
     }
 }

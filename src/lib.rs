@@ -15,6 +15,7 @@ pub mod dialogue;
 pub mod discover;
 pub mod error;
 pub mod filter;
+pub mod fs;
 pub mod interrupt;
 pub mod manifest;
 
@@ -22,6 +23,9 @@ pub mod pool;
 pub mod progress;
 pub mod read;
 pub mod report;
+pub mod samples;
+pub mod stage1;
+pub mod stage2;
 pub mod table;
 pub mod value;
 pub mod write;

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use sheetsift::cli::{Cli, Command};
+use sheetsift::cli::Cli;
 use sheetsift::cmd;
-use sheetsift::config::Config;
-use sheetsift::error::{exit, Error};
+use sheetsift::config::{Invocation, Job};
+use sheetsift::error::Exit;
 use sheetsift::report::Report;
 
 // Reading allocates one small box per text cell; glibc malloc spent ~20% of
@@ -46,88 +46,50 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                exit::USAGE as u8
+                Exit::Usage.code() as u8
             } else {
-                exit::OK as u8
+                Exit::Ok.code() as u8
             });
         }
     };
     if let Err(e) = sheetsift::interrupt::install() {
         eprintln!("sheetsift: cannot install signal handlers: {e}");
     }
-    let (quiet, report_path, result) = dispatch(cli);
+    let Invocation { quiet, report, job } = Invocation::from_cli(cli);
+    let result = job.and_then(|job| match job {
+        Job::Extract(cfg) => cmd::extract::run(&cfg).map(Some),
+        Job::Dialogues(cfg) => cmd::dialogues::run(&cfg).map(Some),
+        Job::Run(cfg) => cmd::run::run(&cfg).map(Some),
+        Job::Samples(cfg) => cmd::samples::run(&cfg).map(|()| None),
+    });
     let code = match result {
-        Ok(Some(report)) => {
+        Ok(Some(summary)) => {
             if !quiet {
-                eprintln!("{}", report.human());
-            } else if report.exit_code != 0 {
-                eprintln!("{}", report.verdict);
+                eprintln!("{}", summary.human());
+            } else if summary.exit_code != 0 {
+                eprintln!("{}", summary.verdict);
             }
-            if let Some(p) = &report_path {
-                if let Err(e) = report.write_json(p) {
+            if let Some(p) = &report {
+                if let Err(e) = summary.write_json(p) {
                     eprintln!("sheetsift: {e}");
-                    return ExitCode::from(exit::FATAL as u8);
+                    return ExitCode::from(Exit::Fatal.code() as u8);
                 }
             }
-            report.exit_code
+            summary.exit_code
         }
-        Ok(None) => exit::OK,
+        Ok(None) => Exit::Ok.code(),
         Err(e) => {
             // Other threads may still be writing: remove their temporaries.
             sheetsift::interrupt::remove_temporaries();
             eprintln!("sheetsift: error: {e}");
-            if let Some(p) = &report_path {
+            if let Some(p) = &report {
                 let mut r = Report::new("failed");
                 r.notes.push(e.to_string());
-                r.finish(std::time::Duration::ZERO, e.exit_code());
+                r.finish(std::time::Duration::ZERO, e.exit());
                 let _ = r.write_json(p);
             }
             e.exit_code()
         }
     };
     ExitCode::from(code as u8)
-}
-
-fn dispatch(
-    cli: Cli,
-) -> (
-    bool,
-    Option<std::path::PathBuf>,
-    Result<Option<Report>, Error>,
-) {
-    match cli.command {
-        Command::Extract(a) => {
-            let (q, r) = (a.common.quiet, a.common.report.clone());
-            let res = Config::build(&a.common, Some(&a.stage1), None, a.format, None, None)
-                .and_then(|c| cmd::extract::run(&c));
-            (q, r, res.map(Some))
-        }
-        Command::Dialogues(a) => {
-            let (q, r) = (a.common.quiet, a.common.report.clone());
-            let res = Config::build(
-                &a.common,
-                None,
-                Some(&a.stage2),
-                None,
-                a.format.as_deref(),
-                None,
-            )
-            .and_then(|c| cmd::dialogues::run(&c));
-            (q, r, res.map(Some))
-        }
-        Command::Run(a) => {
-            let (q, r) = (a.common.quiet, a.common.report.clone());
-            let res = Config::build(
-                &a.common,
-                Some(&a.stage1),
-                Some(&a.stage2),
-                None,
-                a.format.as_deref(),
-                a.keep_clean.clone(),
-            )
-            .and_then(|c| cmd::run::run(&c));
-            (q, r, res.map(Some))
-        }
-        Command::Samples(a) => (a.quiet, None, cmd::samples::run(&a).map(|()| None)),
-    }
 }

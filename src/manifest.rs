@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::report::ChunkReport;
+use crate::report::{ChunkReport, ChunkStatus};
 
 /// The options that shape stage-1 output: two runs agree on them or their
 /// outputs must not be mixed.
@@ -52,7 +52,7 @@ pub struct ManifestChunk {
     pub index: usize,
     pub first_file: usize,
     pub last_file: usize,
-    pub status: String,
+    pub status: ChunkStatus,
     /// File name in this directory.
     pub output: Option<String>,
     pub rows: u64,
@@ -145,13 +145,13 @@ pub fn write(
         .map(|c| {
             let kept = previous
                 .as_ref()
-                .filter(|_| c.status.starts_with("skipped"))
+                .filter(|_| c.status == ChunkStatus::Skipped)
                 .and_then(|m| m.chunks.iter().find(|p| p.index == c.index).cloned());
             kept.unwrap_or_else(|| ManifestChunk {
                 index: c.index,
                 first_file: c.first_file,
                 last_file: c.last_file,
-                status: c.status.clone(),
+                status: c.status,
                 output: c
                     .output
                     .as_ref()
@@ -175,8 +175,11 @@ pub fn write(
         inputs: inputs(files),
         chunks: entries,
     };
-    let json = serde_json::to_string_pretty(&m).map_err(|e| Error::output(&path, e.to_string()))?;
-    let af = crate::write::AtomicFile::new(&path);
+    let json = serde_json::to_string_pretty(&m).map_err(|source| Error::Json {
+        path: path.clone(),
+        source,
+    })?;
+    let af = crate::fs::AtomicFile::new(&path);
     std::fs::write(af.tmp_path(), json + "\n").map_err(|e| Error::io(af.tmp_path(), e))?;
     af.commit()?;
     Ok(path)
@@ -184,8 +187,10 @@ pub fn write(
 
 pub fn read(path: &Path) -> Result<Manifest> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::Other(format!("{}: not a sheetsift manifest: {e}", path.display())))
+    serde_json::from_str(&text).map_err(|e| Error::Manifest {
+        path: path.to_path_buf(),
+        msg: format!("not a sheetsift manifest: {e}"),
+    })
 }
 
 /// The manifests at the top of a directory.
@@ -228,12 +233,14 @@ pub fn check_compatible(dirs: &[PathBuf]) -> Result<()> {
                 None
             };
             if let Some(what) = differs {
-                return Err(Error::Other(format!(
-                    "{} mixes outputs of incompatible runs: {} and {}: {what}; keep one run's outputs per directory",
-                    dir.display(),
-                    first_path.file_name().unwrap_or_default().to_string_lossy(),
-                    path.file_name().unwrap_or_default().to_string_lossy(),
-                )));
+                return Err(Error::Manifest {
+                    path: dir.to_path_buf(),
+                    msg: format!(
+                        "mixes outputs of incompatible runs: {} and {}: {what}; keep one run's outputs per directory",
+                        first_path.file_name().unwrap_or_default().to_string_lossy(),
+                        path.file_name().unwrap_or_default().to_string_lossy(),
+                    ),
+                });
             }
         }
     }

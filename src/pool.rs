@@ -23,13 +23,24 @@ pub enum PoolError {
 type Msg<R> = (usize, Result<R, PoolError>);
 
 /// Build a rayon pool with `jobs` threads (at least one).
-pub fn thread_pool(jobs: usize) -> std::io::Result<Arc<rayon::ThreadPool>> {
+pub fn thread_pool(jobs: usize) -> crate::error::Result<Arc<rayon::ThreadPool>> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .thread_name(|i| format!("sheetsift-worker-{i}"))
         .build()
         .map(Arc::new)
-        .map_err(std::io::Error::other)
+        .map_err(|e| crate::error::Error::Thread {
+            what: "worker threads",
+            source: std::io::Error::other(e),
+        })
+}
+
+/// The bound of a channel between stages: two items a worker (as fd
+/// sizes its result channel), so every worker can hand one item over and
+/// have the next ready while the receiver catches up, and memory stays a
+/// small multiple of the thread count.
+pub fn channel_bound(jobs: usize) -> usize {
+    2 * jobs.max(1)
 }
 
 /// The ordered iterator returned by [`ordered_map`].

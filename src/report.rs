@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Exit, Result};
 use crate::filter::DropCounts;
 
 /// A file that could not be used, with the reason in plain words.
@@ -16,14 +16,40 @@ pub struct FailedFile {
     pub reason: String,
 }
 
+/// What became of one stage-1 chunk. Serialised as a stable lowercase
+/// word in the JSON report: `written`, `grouped`, `skipped`, `failed`,
+/// `no_readable_file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChunkStatus {
+    /// Its output file was written.
+    Written,
+    /// Grouped into the corpus in memory (`run` without `--keep-clean`).
+    Grouped,
+    /// Left alone by `--resume`: its output exists.
+    #[serde(alias = "skipped (exists)")]
+    Skipped,
+    /// Not written: a cell too long for the output format.
+    Failed,
+    /// Every file of the chunk failed: nothing to write.
+    #[serde(alias = "no readable file")]
+    NoReadableFile,
+}
+
+impl ChunkStatus {
+    /// Whether the chunk counts as a failure (exit code 3).
+    pub fn is_failure(self) -> bool {
+        matches!(self, ChunkStatus::Failed | ChunkStatus::NoReadableFile)
+    }
+}
+
 /// What happened to one stage-1 chunk.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChunkReport {
     pub index: usize,
     pub first_file: usize,
     pub last_file: usize,
-    /// `written`, `skipped (exists)`, `failed`, `no readable file`.
-    pub status: String,
+    pub status: ChunkStatus,
     pub output: Option<PathBuf>,
     pub rows: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,40 +120,35 @@ impl Report {
 
     /// Chunks that failed for a reason of their own (a cell too long).
     pub fn chunks_failed(&self) -> usize {
-        self.chunks.iter().filter(|c| c.status == "failed").count()
+        self.chunks
+            .iter()
+            .filter(|c| c.status == ChunkStatus::Failed)
+            .count()
     }
 
     /// Finish a run that completed: exit code 3 when any input file or
     /// chunk failed, else 0.
     pub fn conclude(&mut self, elapsed: Duration) {
-        let failed = !self.files_failed.is_empty()
-            || self
-                .chunks
-                .iter()
-                .any(|c| c.status == "failed" || c.status == "no readable file");
-        self.finish(
-            elapsed,
-            if failed {
-                crate::error::exit::PARTIAL
-            } else {
-                crate::error::exit::OK
-            },
-        );
+        let failed =
+            !self.files_failed.is_empty() || self.chunks.iter().any(|c| c.status.is_failure());
+        self.finish(elapsed, Exit::finished(failed));
     }
 
     /// Set the elapsed time, exit code and the one-line verdict.
-    pub fn finish(&mut self, elapsed: Duration, exit_code: i32) {
+    pub fn finish(&mut self, elapsed: Duration, exit: Exit) {
         self.elapsed_seconds = (elapsed.as_secs_f64() * 1000.0).round() / 1000.0;
-        self.exit_code = exit_code;
+        self.exit_code = exit.code();
         let failed = self.files_failed.len();
-        self.verdict = match (exit_code, failed) {
-            (0, _) => "ok".into(),
-            (3, n) if n > 0 => format!(
+        self.verdict = match (exit, failed) {
+            (Exit::Ok, _) => "ok".into(),
+            (Exit::Partial, n) if n > 0 => format!(
                 "finished with {n} failed file{}",
                 if n == 1 { "" } else { "s" }
             ),
-            (3, _) => format!("finished with {} failed chunk(s)", self.chunks_failed()),
-            (code, _) => format!("failed (exit code {code})"),
+            (Exit::Partial, _) => {
+                format!("finished with {} failed chunk(s)", self.chunks_failed())
+            }
+            (exit, _) => format!("failed (exit code {})", exit.code()),
         };
     }
 
@@ -150,33 +171,33 @@ impl Report {
                 self.rows_dropped.system
             ));
             if !self.chunks.is_empty() {
-                let count =
-                    |f: &dyn Fn(&str) -> bool| self.chunks.iter().filter(|c| f(&c.status)).count();
-                let mut parts = vec![format!("{} written", count(&|s| s == "written"))];
-                let grouped = count(&|s| s == "grouped");
+                let count = |f: &dyn Fn(ChunkStatus) -> bool| {
+                    self.chunks.iter().filter(|c| f(c.status)).count()
+                };
+                let mut parts = vec![format!("{} written", count(&|s| s == ChunkStatus::Written))];
+                let grouped = count(&|s| s == ChunkStatus::Grouped);
                 if grouped > 0 {
                     parts.push(format!("{grouped} grouped in memory"));
                 }
                 parts.push(format!(
                     "{} skipped (--resume)",
-                    count(&|s| s.starts_with("skipped"))
+                    count(&|s| s == ChunkStatus::Skipped)
                 ));
-                parts.push(format!(
-                    "{} failed",
-                    count(&|s| s == "failed" || s == "no readable file")
-                ));
+                parts.push(format!("{} failed", count(&|s| s.is_failure())));
                 s.push(format!("chunks: {}", parts.join(", ")));
             }
             for c in &self.chunks {
-                match (&c.output, c.status.as_str()) {
-                    (Some(p), "written") => s.push(format!("  {} ({} rows)", p.display(), c.rows)),
-                    _ if c.status.starts_with("skipped") || c.status == "grouped" => {}
+                match (&c.output, c.status) {
+                    (Some(p), ChunkStatus::Written) => {
+                        s.push(format!("  {} ({} rows)", p.display(), c.rows))
+                    }
+                    (_, ChunkStatus::Skipped | ChunkStatus::Grouped) => {}
                     _ => s.push(format!(
                         "  chunk {} (files {}..{}): {}",
                         c.index,
                         c.first_file,
                         c.last_file,
-                        c.error.as_deref().unwrap_or(&c.status)
+                        c.error.as_deref().unwrap_or("failed")
                     )),
                 }
             }
@@ -204,9 +225,11 @@ impl Report {
 
     /// Write the JSON report atomically.
     pub fn write_json(&self, path: &Path) -> Result<()> {
-        let json =
-            serde_json::to_string_pretty(self).map_err(|e| Error::output(path, e.to_string()))?;
-        let af = crate::write::AtomicFile::new(path);
+        let json = serde_json::to_string_pretty(self).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let af = crate::fs::AtomicFile::new(path);
         std::fs::write(af.tmp_path(), json + "\n").map_err(|e| Error::io(path, e))?;
         af.commit()
     }

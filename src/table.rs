@@ -20,9 +20,70 @@ use crate::value::Value;
 /// Default in-memory budget before a table spills to disk.
 pub const DEFAULT_SPILL_BYTES: usize = 64 << 20;
 
-pub struct Table {
-    columns: Vec<String>,
+/// The union of sheets' headers in order of first appearance, and how a
+/// sheet's columns land in it: the one place columns are aligned (the
+/// table and the stream sink both use it). Linear in the column count.
+#[derive(Debug, Default, Clone)]
+pub struct Columns {
+    names: Vec<String>,
     index: HashMap<String, usize>,
+}
+
+impl Columns {
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Position of a column, if any sheet had it.
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// Positions of `names` in the union, adding the new ones at the end.
+    pub fn add(&mut self, names: &[String]) -> Vec<usize> {
+        names
+            .iter()
+            .map(|name| {
+                *self.index.entry(name.clone()).or_insert_with(|| {
+                    self.names.push(name.clone());
+                    self.names.len() - 1
+                })
+            })
+            .collect()
+    }
+
+    /// Positions of `names` in the union, or `None` when one is new.
+    pub fn find(&self, names: &[String]) -> Option<Vec<usize>> {
+        names.iter().map(|n| self.get(n)).collect()
+    }
+}
+
+/// A row moved to the union's positions (`map` from [`Columns::add`]).
+/// Rows are returned as they are when the map is the identity.
+pub fn align(row: Vec<Value>, map: &[usize]) -> Vec<Value> {
+    if is_identity(map) {
+        return row;
+    }
+    let width = map
+        .iter()
+        .take(row.len())
+        .map(|&m| m + 1)
+        .max()
+        .unwrap_or(0);
+    let mut aligned = vec![Value::Empty; width];
+    for (v, &m) in row.into_iter().zip(map) {
+        aligned[m] = v;
+    }
+    aligned
+}
+
+/// Whether a column map leaves every column where it is.
+pub fn is_identity(map: &[usize]) -> bool {
+    map.iter().enumerate().all(|(i, &m)| i == m)
+}
+
+pub struct Table {
+    columns: Columns,
     mem: Vec<Vec<Value>>,
     mem_bytes: usize,
     budget: usize,
@@ -36,8 +97,7 @@ impl Table {
     /// An empty table that spills into `spill_dir` past `budget` bytes.
     pub fn new(spill_dir: &Path, budget: usize) -> Table {
         Table {
-            columns: Vec::new(),
-            index: HashMap::new(),
+            columns: Columns::default(),
             mem: Vec::new(),
             mem_bytes: 0,
             budget,
@@ -49,7 +109,7 @@ impl Table {
     }
 
     pub fn columns(&self) -> &[String] {
-        &self.columns
+        self.columns.names()
     }
 
     pub fn len(&self) -> u64 {
@@ -62,34 +122,14 @@ impl Table {
 
     /// Position of a column, if any sheet had it.
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
+        self.columns.get(name)
     }
 
     /// Append a sheet: its columns join the union, its rows are aligned.
     pub fn push_sheet(&mut self, sheet: Sheet) -> Result<()> {
-        let map: Vec<usize> = sheet
-            .columns
-            .iter()
-            .map(|name| {
-                *self.index.entry(name.clone()).or_insert_with(|| {
-                    self.columns.push(name.clone());
-                    self.columns.len() - 1
-                })
-            })
-            .collect();
-        let identity = map.iter().enumerate().all(|(i, &m)| i == m);
+        let map = self.columns.add(&sheet.columns);
         for row in sheet.rows {
-            let row = if identity {
-                row
-            } else {
-                let width = row.iter().zip(&map).map(|(_, &m)| m + 1).max().unwrap_or(0);
-                let mut aligned = vec![Value::Empty; width];
-                for (v, &m) in row.into_iter().zip(&map) {
-                    aligned[m] = v;
-                }
-                aligned
-            };
-            self.push_row(row)
+            self.push_row(align(row, &map))
                 .map_err(|e| Error::io(&self.spill_dir, e))?;
         }
         Ok(())

@@ -14,9 +14,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::fs::AtomicFile;
 use crate::interrupt;
 use crate::progress::Progress;
-use crate::write::AtomicFile;
 
 pub use self::group::{group, Grouped};
 pub use self::turns::{build_turns, Turn};
@@ -158,8 +158,10 @@ impl Corpus {
         s.w.get_ref()
             .read_exact_at(buf, a)
             .map_err(|e| Error::io(&self.spill_dir, e))?;
-        let turns = decode_dialogue(buf)
-            .ok_or_else(|| Error::Other("corrupt dialogue spill file".into()))?;
+        let turns = decode_dialogue(buf).ok_or(Error::Spill {
+            path: self.spill_dir.clone(),
+            record: i,
+        })?;
         Ok(f(&turns))
     }
 }
@@ -253,7 +255,7 @@ pub fn write_corpus(
         dirs.push(out.join("jsonl"));
     }
     for d in &dirs {
-        crate::cmd::extract::ensure_dir(d)?;
+        crate::fs::ensure_dir(d)?;
     }
     let set = |name: &str| SetFiles {
         std: AtomicFile::new(&out.join("std").join(format!("{name}.txt"))),

@@ -94,7 +94,7 @@ pub(super) fn read(
     if !c.wants("csv") {
         return Ok(());
     }
-    let bytes = std::fs::read(path).map_err(|e| FileErrorKind::Open(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(FileErrorKind::open)?;
     let text = decode(&bytes, opts.encoding)?;
     drop(bytes);
     let mut rdr = csv::ReaderBuilder::new()

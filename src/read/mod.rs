@@ -31,8 +31,7 @@ pub fn read_file(
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase())
         .unwrap_or_default();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| FileError::new(path, FileErrorKind::Open(e.to_string())))?;
+    let meta = std::fs::metadata(path).map_err(|e| FileError::new(path, FileErrorKind::open(e)))?;
     if meta.len() == 0 {
         return Err(FileError::new(path, FileErrorKind::EmptyFile));
     }

@@ -1,37 +1,24 @@
-//! Output sinks for stage 1 (one trait, one file per format) and the
-//! atomic-file guard every output goes through.
+//! Output sinks for stage 1 (one trait, one file per format).
 //!
 //! A sink receives the header once and then the rows in order; `finish`
-//! completes the file. Nothing is ever written under the final name: a sink
-//! writes to a hidden temporary beside it, and [`AtomicFile::commit`]
-//! renames it into place. A dropped, uncommitted guard removes the
-//! temporary, so an error or a signal never leaves a half file.
+//! completes the file. A sink writes to the temporary path of a
+//! [`crate::fs::AtomicFile`], never under the final name.
 
 mod csv;
 mod sheetxml;
 mod xlsx;
 pub mod zipout;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use self::csv::CsvSink;
 pub use self::xlsx::{long_cell, XlsxSink, MAX_DATA_ROWS, MAX_TEXT_UTF16};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::value::Value;
 
 /// Output format of stage 1.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Deserialize,
-    serde::Serialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TableFormat {
     #[default]
@@ -73,56 +60,4 @@ pub fn open_sink(
         TableFormat::Xlsx => Box::new(XlsxSink::create(path, compression, pool)?),
         TableFormat::Csv => Box::new(CsvSink::create(path)?),
     })
-}
-
-/// A file written beside its final name and renamed into place.
-#[derive(Debug)]
-pub struct AtomicFile {
-    tmp: PathBuf,
-    dest: PathBuf,
-    committed: bool,
-}
-
-impl AtomicFile {
-    /// Reserve `dest`; the data goes to `.NAME.part` beside it (hidden, so
-    /// the input walk never picks it up).
-    pub fn new(dest: &Path) -> AtomicFile {
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dest.with_file_name(format!(".{name}.part"));
-        AtomicFile {
-            tmp,
-            dest: dest.to_path_buf(),
-            committed: false,
-        }
-    }
-
-    pub fn tmp_path(&self) -> &Path {
-        &self.tmp
-    }
-
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
-    /// Flush to disk and rename into place.
-    pub fn commit(mut self) -> Result<()> {
-        let f = std::fs::File::open(&self.tmp).map_err(|e| Error::io(&self.tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
-        self.committed = true;
-        crate::interrupt::unregister_temporary(&self.tmp);
-        Ok(())
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-            crate::interrupt::unregister_temporary(&self.tmp);
-        }
-    }
 }

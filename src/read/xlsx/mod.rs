@@ -38,15 +38,13 @@ use crate::error::FileErrorKind;
 use crate::value::Value;
 
 pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), FileErrorKind> {
-    let mut file = File::open(path).map_err(|e| FileErrorKind::Open(e.to_string()))?;
+    let mut file = File::open(path).map_err(FileErrorKind::open)?;
     let mut magic = [0u8; 8];
-    let n = file
-        .read(&mut magic)
-        .map_err(|e| FileErrorKind::Open(e.to_string()))?;
+    let n = file.read(&mut magic).map_err(FileErrorKind::open)?;
     if n == 8 && magic == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] {
         return Err(ole_kind(path));
     }
-    let file = File::open(path).map_err(|e| FileErrorKind::Open(e.to_string()))?;
+    let file = File::open(path).map_err(FileErrorKind::open)?;
     let mut zip = ZipArchive::new(BufReader::new(file))
         .map_err(|e| corrupt(format!("not a zip container ({e})")))?;
     let names: HashMap<String, String> = zip

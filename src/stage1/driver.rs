@@ -1,0 +1,187 @@
+//! The stage-1 driver: discover -> chunks -> the selected chunks' files
+//! read on the ordered pool (`pool.imap` semantics), each file's rows
+//! filtered as they stream by -> a [`ChunkSink`], in file order.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::ChunkSink;
+use crate::chunk::{self, Chunk};
+use crate::config::Config;
+use crate::discover::discover;
+use crate::error::{FileError, FileErrorKind, Result};
+use crate::filter::{DropCounts, RowFilter};
+use crate::interrupt;
+use crate::pool::{ordered_map, PoolError};
+use crate::progress::Progress;
+use crate::read::{ReadOptions, Sheet, Workbook};
+use crate::report::{ChunkReport, ChunkStatus, FailedFile, Report};
+use crate::value::Value;
+use crate::write::{long_cell, MAX_TEXT_UTF16};
+
+/// What a worker hands back for one file.
+pub(super) struct FileRead {
+    pub book: Workbook,
+    pub drops: DropCounts,
+    pub rows_read: u64,
+    /// A kept cell too long for xlsx: fails the file's chunk.
+    pub too_long: Option<String>,
+}
+
+/// Read and filter the selected chunks' files and hand them to `sink`, in
+/// order. `skip` drops chunks before any file is read (`--resume`). Failed
+/// files are recorded in `report`.
+pub fn read_chunks(
+    cfg: &Config,
+    pool: Arc<rayon::ThreadPool>,
+    report: &mut Report,
+    check_xlsx_limit: bool,
+    skip: impl Fn(&Chunk) -> bool,
+    sink: &mut dyn ChunkSink,
+) -> Result<Vec<PathBuf>> {
+    let files = discover(&cfg.inputs)?;
+    report.files_found = files.len();
+    let all = chunk::chunks(files.len(), cfg.chunk_size);
+    let mut selected = Vec::new();
+    for c in all
+        .into_iter()
+        .filter(|c| chunk::selected(c.index, cfg.chunk_range, cfg.shard))
+    {
+        if skip(&c) {
+            report.chunks.push(ChunkReport {
+                index: c.index,
+                first_file: c.first(),
+                last_file: c.last(),
+                status: ChunkStatus::Skipped,
+                output: None,
+                rows: 0,
+                error: None,
+            });
+        } else {
+            selected.push(c);
+        }
+    }
+    let work: Vec<(usize, PathBuf)> = selected
+        .iter()
+        .flat_map(|c| c.files.clone())
+        .map(|i| (i, files[i].clone()))
+        .collect();
+    report.files_selected = work.len();
+    let mut progress = Progress::new(work.len() as u64, "files", cfg.quiet);
+    progress.set_prefix("extract");
+
+    let readers = pool.current_num_threads();
+    let mut opts = cfg.read.clone();
+    // Fewer files than workers: let each file's parsing use the idle cores.
+    if work.len() < readers {
+        opts.parse_threads = readers;
+    }
+    let opts = Arc::new(opts);
+    let filter = Arc::new(cfg.filter.clone());
+    let results = ordered_map(pool, work, readers, move |(_, path): (usize, PathBuf)| {
+        read_one(&path, &opts, &filter, check_xlsx_limit)
+            .map_err(|kind| FileError::new(&path, kind))
+    });
+
+    let mut results = results.zip(
+        selected
+            .iter()
+            .flat_map(|c| c.files.clone().map(move |i| (c, i))),
+    );
+    for c in &selected {
+        let (mut files_ok, mut error) = (0, None);
+        for _ in c.files.clone() {
+            let (result, (_, global)) = results.next().expect("one result per selected file");
+            // Checked after the wait: a worker stopped by the signal returns
+            // `Interrupted`, which is not that file's failure.
+            interrupt::check()?;
+            let path = &files[global];
+            let result = match result {
+                Ok(r) => r,
+                Err(PoolError::Panicked(msg)) => {
+                    Err(FileError::new(path, FileErrorKind::Panic(msg)))
+                }
+            };
+            match result {
+                Ok(read) => {
+                    for note in &read.book.notes {
+                        progress.println(&format!("note: {}: {note}", path.display()));
+                        report.notes.push(format!("{}: {note}", path.display()));
+                    }
+                    report.files_processed += 1;
+                    report.rows_read += read.rows_read;
+                    report.rows_dropped.merge(&read.drops);
+                    let kept: u64 = read.book.sheets.iter().map(|s| s.rows.len() as u64).sum();
+                    report.rows_kept += kept;
+                    if let Some(msg) = read.too_long {
+                        let reason = format!("{msg}; use --format csv to keep it whole");
+                        progress.println(&format!("error: {}: {reason}", path.display()));
+                        report.files_failed.push(FailedFile {
+                            path: path.clone(),
+                            reason: reason.clone(),
+                        });
+                        error.get_or_insert(format!("{}: {reason}", path.display()));
+                    }
+                    files_ok += 1;
+                    progress.inc(read.rows_read);
+                    // A chunk with a cell too long for xlsx is not written:
+                    // its rows must not reach a streaming writer.
+                    if error.is_none() {
+                        sink.file(c, read.book.sheets)?;
+                    }
+                }
+                Err(e) => {
+                    progress.println(&report.fail_file(&e));
+                    progress.inc(0);
+                }
+            }
+        }
+        sink.end(
+            c,
+            &files[c.files.clone()],
+            files_ok,
+            error,
+            report,
+            &progress,
+        )?;
+    }
+    progress.finish();
+    Ok(files)
+}
+
+/// Worker body: read one file, filtering rows as they stream by.
+pub(super) fn read_one(
+    path: &Path,
+    opts: &ReadOptions,
+    filter: &RowFilter,
+    check_xlsx_limit: bool,
+) -> Result<FileRead, FileErrorKind> {
+    let mut drops = DropCounts::default();
+    let mut too_long: Option<String> = None;
+    let mut keep = |sheet: &Sheet, row: &[Value]| {
+        let content = row.get(sheet.required_idx[ReadOptions::CONTENT]);
+        if let Some(reason) = filter.check(content) {
+            drops.add(reason);
+            return false;
+        }
+        if check_xlsx_limit && too_long.is_none() {
+            if let Some((col, units)) = long_cell(row) {
+                too_long = Some(format!(
+                    "sheet {} row {} column {}: text of {units} UTF-16 units is over the xlsx cell limit of {MAX_TEXT_UTF16}",
+                    sheet.name,
+                    sheet.line,
+                    sheet.columns.get(col).map(String::as_str).unwrap_or("?")
+                ));
+            }
+        }
+        true
+    };
+    let book = crate::read::read_file(path, opts, &mut keep).map_err(|e| e.kind)?;
+    let rows_read = book.rows_read();
+    Ok(FileRead {
+        book,
+        drops,
+        rows_read,
+        too_long,
+    })
+}

@@ -1,0 +1,53 @@
+//! Stage 1: input files -> clean rows, chunk by chunk.
+//!
+//! [`driver::read_chunks`] discovers and numbers the files, reads the
+//! selected chunks' files on the ordered pool (the row filter applied while
+//! reading) and hands each file's usable sheets, in file order, to a
+//! [`ChunkSink`]. `extract` uses the [`stream_sink`] (rows go straight to a
+//! writer thread), `run` the [`table_sink`] (each chunk aligned into a
+//! [`Table`] and handed to stage 2).
+
+pub mod driver;
+pub mod extract;
+pub mod stream_sink;
+pub mod table_sink;
+
+use std::path::PathBuf;
+
+use crate::chunk::Chunk;
+use crate::error::Result;
+use crate::progress::Progress;
+use crate::read::Sheet;
+use crate::report::Report;
+use crate::table::Table;
+
+pub use self::driver::read_chunks;
+pub use self::extract::extract;
+pub use self::table_sink::{write_table, TableSink};
+
+/// A chunk's table, ready to be written or grouped.
+pub struct ChunkTable {
+    pub chunk: Chunk,
+    pub table: Table,
+    /// Files of the chunk that were read.
+    pub files_ok: usize,
+    /// Why the chunk must not be written (a cell too long for xlsx).
+    pub error: Option<String>,
+}
+
+/// Receives stage 1's output in order: each readable file's usable sheets
+/// (rows already filtered), then the end of its chunk.
+pub trait ChunkSink {
+    fn file(&mut self, chunk: &Chunk, sheets: Vec<Sheet>) -> Result<()>;
+    /// The chunk is complete: `paths` are its files, `files_ok` how many
+    /// were read, `error` why it must not be written.
+    fn end(
+        &mut self,
+        chunk: &Chunk,
+        paths: &[PathBuf],
+        files_ok: usize,
+        error: Option<String>,
+        report: &mut Report,
+        progress: &Progress,
+    ) -> Result<()>;
+}

@@ -1,0 +1,121 @@
+//! The table sink: each chunk's files aligned into one [`Table`] (the
+//! column union of its sheets) and handed to a consumer — `run`'s
+//! grouping, and the writer's fallback. [`write_table`] writes a table
+//! atomically.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{ChunkSink, ChunkTable};
+use crate::chunk::Chunk;
+use crate::error::{Error, Result};
+use crate::fs::AtomicFile;
+use crate::interrupt;
+use crate::progress::Progress;
+use crate::read::Sheet;
+use crate::report::Report;
+use crate::table::{Table, DEFAULT_SPILL_BYTES};
+use crate::write::{open_sink, TableFormat};
+
+/// The sink that aligns each chunk into a [`Table`] and hands it on
+/// (`run`, and `extract`'s fallback).
+pub struct TableSink<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> {
+    spill_dir: PathBuf,
+    table: Option<Table>,
+    consume: F,
+}
+
+impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> TableSink<F> {
+    pub fn new(spill_dir: &Path, consume: F) -> Self {
+        TableSink {
+            spill_dir: spill_dir.to_path_buf(),
+            table: None,
+            consume,
+        }
+    }
+}
+
+impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> ChunkSink for TableSink<F> {
+    fn file(&mut self, _: &Chunk, sheets: Vec<Sheet>) -> Result<()> {
+        let t = self
+            .table
+            .get_or_insert_with(|| Table::new(&self.spill_dir, DEFAULT_SPILL_BYTES));
+        for sheet in sheets {
+            t.push_sheet(sheet)?;
+        }
+        Ok(())
+    }
+
+    fn end(
+        &mut self,
+        chunk: &Chunk,
+        _: &[PathBuf],
+        files_ok: usize,
+        error: Option<String>,
+        report: &mut Report,
+        progress: &Progress,
+    ) -> Result<()> {
+        let table = self
+            .table
+            .take()
+            .unwrap_or_else(|| Table::new(&self.spill_dir, DEFAULT_SPILL_BYTES));
+        (self.consume)(
+            ChunkTable {
+                chunk: chunk.clone(),
+                table,
+                files_ok,
+                error,
+            },
+            report,
+            progress,
+        )
+    }
+}
+
+/// Write one table atomically; returns the rows written.
+pub fn write_table(
+    table: &mut Table,
+    dest: &Path,
+    format: TableFormat,
+    compression: u8,
+    pool: Option<Arc<rayon::ThreadPool>>,
+) -> Result<u64> {
+    guard_panics(dest, || {
+        write_table_inner(table, dest, format, compression, pool)
+    })
+}
+
+/// A panic while writing is that output's error, not the run's end.
+pub(super) fn guard_panics<T>(dest: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        Err(Error::output(
+            dest,
+            format!("write failed: {}", crate::pool::panic_message(p)),
+        ))
+    })
+}
+
+fn write_table_inner(
+    table: &mut Table,
+    dest: &Path,
+    format: TableFormat,
+    compression: u8,
+    pool: Option<Arc<rayon::ThreadPool>>,
+) -> Result<u64> {
+    let file = AtomicFile::new(dest);
+
+    let mut sink = open_sink(format, file.tmp_path(), compression, pool)?;
+    sink.header(table.columns())?;
+    let mut n = 0u64;
+    table.for_each_row(|row| {
+        n += 1;
+        if n.is_multiple_of(8192) {
+            interrupt::check()?;
+        }
+        sink.row(row)
+    })?;
+    interrupt::check()?;
+    sink.finish()?;
+    file.commit()?;
+    Ok(n)
+}

@@ -1,0 +1,115 @@
+//! Stage 2: dialogue corpora.
+//!
+//! [`dialogues`] reads its inputs one file at a time in the global order
+//! ([`per_file`], on the ordered pool), appends each file's rendered
+//! dialogues to the [`Corpus`], then [`finish`] splits and writes it.
+//! [`run`](run::run) feeds the corpus from stage 1's chunks instead.
+
+pub mod per_file;
+pub mod run;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use self::per_file::one_file;
+use crate::config::Config;
+use crate::dialogue::{self, Corpus};
+use crate::discover::discover;
+use crate::error::{FileError, FileErrorKind, Result};
+use crate::fs::ensure_dir;
+use crate::interrupt;
+use crate::pool::{ordered_map, thread_pool, PoolError};
+use crate::progress::Progress;
+use crate::report::{DialogueReport, Report};
+
+pub use self::run::run;
+
+/// Stage 2 on files: `sheetsift dialogues`.
+pub fn dialogues(cfg: &Config) -> Result<Report> {
+    let started = Instant::now();
+    let mut report = Report::new("dialogues");
+    crate::manifest::check_compatible(&cfg.inputs)?;
+    let files = discover(&cfg.inputs)?;
+
+    report.files_found = files.len();
+    report.files_selected = files.len();
+    ensure_dir(&cfg.out)?;
+    let mut progress = Progress::new(files.len() as u64, "files", cfg.quiet);
+    progress.set_prefix("dialogues");
+
+    let mut opts = cfg.read.clone();
+    // Fewer files than workers (typically one big chunk file): let each
+    // file's parsing take a second thread.
+    if files.len() < cfg.jobs {
+        opts.parse_threads = cfg.jobs;
+    }
+    let opts = Arc::new(opts);
+    let agent_value = Arc::new(cfg.agent_value.clone());
+    let spill = Arc::new(cfg.out.clone());
+    let pool = thread_pool(cfg.jobs)?;
+    let results = ordered_map(pool, files.clone(), 2 * cfg.jobs, move |path: PathBuf| {
+        one_file(&path, &opts, &agent_value, &spill)
+    });
+    let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
+    for (result, path) in results.zip(&files) {
+        interrupt::check()?;
+        let result = match result {
+            Ok(r) => r,
+            Err(PoolError::Panicked(msg)) => Err(FileError::new(path, FileErrorKind::Panic(msg))),
+        };
+        match result {
+            Ok(fd) => {
+                for note in &fd.notes {
+                    progress.println(&format!("note: {}: {note}", path.display()));
+                    report.notes.push(format!("{}: {note}", path.display()));
+                }
+                report.files_processed += 1;
+                progress.inc(fd.rows_read);
+                corpus.append(
+                    fd.rendered,
+                    fd.rows_read,
+                    fd.dropped_missing,
+                    fd.dropped_duplicate,
+                )?;
+            }
+            Err(e) => {
+                progress.println(&report.fail_file(&e));
+                progress.inc(0);
+            }
+        }
+    }
+    progress.finish();
+    report.rows_read = corpus.rows_read;
+    finish(cfg, corpus, report, started)
+}
+
+/// Split and write a corpus, fill in the stage-2 part of the report.
+pub fn finish(
+    cfg: &Config,
+    corpus: Corpus,
+    mut report: Report,
+    started: Instant,
+) -> Result<Report> {
+    let written = dialogue::write_corpus(
+        &corpus,
+        &cfg.out,
+        cfg.val_size,
+        cfg.seed,
+        cfg.jsonl,
+        cfg.quiet,
+    )?;
+    report.dialogues = Some(DialogueReport {
+        rows_read: corpus.rows_read,
+        rows_dropped_missing: corpus.dropped_missing,
+        rows_dropped_duplicate: corpus.dropped_duplicate,
+        dialogues: corpus.len() as u64,
+        train: written.train,
+        val: written.val,
+        messages_skipped: corpus.messages_skipped,
+        spilled_to_disk: corpus.has_spilled(),
+        outputs: written.outputs,
+    });
+    report.conclude(started.elapsed());
+    Ok(report)
+}
