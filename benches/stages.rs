@@ -20,12 +20,7 @@ use sheetsift::write::TableFormat;
 const ROWS: usize = 20_000;
 
 fn opts() -> ReadOptions {
-    ReadOptions {
-        required: ["坐席id", "客户微信id", "是否客服", "消息内容"].map(String::from),
-        sheet: None,
-        encoding: None,
-        parse_threads: 0,
-    }
+    sheetsift::config::default_read_options()
 }
 
 /// One generated 20,000-row xlsx in a temporary directory.

@@ -37,10 +37,26 @@ use crate::chunk::{ChunkRange, Shard};
 use crate::cli::{
     Cli, Command, CommonArgs, MatchArg, SamplesArgs, Stage1Args, Stage2Args, TableFormatArg,
 };
+use crate::dialogue::CorpusFormat;
 use crate::error::{Error, Result};
 use crate::filter::{MatchMode, RowFilter, DEFAULT_SYSTEM_MESSAGES};
 use crate::read::{Encoding, ReadOptions};
 use crate::write::TableFormat;
+
+/// The documented schema's columns: agent, customer, role, content.
+pub const DEFAULT_COLUMNS: [&str; 4] = ["坐席id", "客户微信id", "是否客服", "消息内容"];
+
+/// Reading options with every default (the documented columns, every
+/// usable sheet, the CSV encoding detected): what a library caller (a
+/// bench, a test) reads with when it has no command line.
+pub fn default_read_options() -> ReadOptions {
+    ReadOptions {
+        required: DEFAULT_COLUMNS.map(String::from),
+        sheet: None,
+        encoding: None,
+        parse_threads: 0,
+    }
+}
 
 /// One parsed command line: the job to do, and what the binary needs to
 /// know even when the job's options are invalid (whether to be quiet,
@@ -175,7 +191,8 @@ pub struct Config {
     pub compression_level: u8,
     pub val_size: f64,
     pub seed: u32,
-    pub jsonl: bool,
+    /// Corpus formats of stage 2 (txt always first).
+    pub corpus_formats: Vec<CorpusFormat>,
     pub keep_clean: Option<PathBuf>,
     /// `--memory-limit` in bytes.
     pub memory_limit: u64,
@@ -296,21 +313,24 @@ fn read_phrases(path: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// `txt`, `jsonl` or `txt,jsonl` -> whether JSONL is wanted.
-fn parse_corpus_format(s: &str) -> Result<bool> {
-    let mut jsonl = false;
+/// `txt`, `jsonl` or `txt,jsonl` -> the formats, txt always first.
+fn parse_corpus_format(s: &str) -> Result<Vec<CorpusFormat>> {
+    let mut formats = vec![CorpusFormat::Txt];
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match part {
-            "txt" => {}
-            "jsonl" => jsonl = true,
+        let f = match part {
+            "txt" => CorpusFormat::Txt,
+            "jsonl" => CorpusFormat::Jsonl,
             other => {
                 return Err(Error::Usage(format!(
                     "--format: unknown corpus format {other:?} (txt, jsonl)"
                 )))
             }
+        };
+        if !formats.contains(&f) {
+            formats.push(f);
         }
     }
-    Ok(jsonl)
+    Ok(formats)
 }
 
 impl Config {
@@ -335,11 +355,12 @@ impl Config {
                 .or_else(|| file.clone())
                 .unwrap_or_else(|| default.to_string())
         };
+        let [agent, customer, role, content] = DEFAULT_COLUMNS;
         let required = [
-            pick(&common.agent_col, &file.columns.agent, "坐席id"),
-            pick(&common.customer_col, &file.columns.customer, "客户微信id"),
-            pick(&common.role_col, &file.columns.role, "是否客服"),
-            pick(&common.content_col, &file.columns.content, "消息内容"),
+            pick(&common.agent_col, &file.columns.agent, agent),
+            pick(&common.customer_col, &file.columns.customer, customer),
+            pick(&common.role_col, &file.columns.role, role),
+            pick(&common.content_col, &file.columns.content, content),
         ];
         let encoding =
             match common.encoding.clone().or(file.input.encoding.clone()) {
@@ -431,7 +452,7 @@ impl Config {
             compression_level,
             val_size,
             seed: s2.seed.or(file.dialogues.seed).unwrap_or(1),
-            jsonl: parse_corpus_format(&corpus)?,
+            corpus_formats: parse_corpus_format(&corpus)?,
             keep_clean,
             memory_limit: parse_size(
                 s2.memory_limit

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::{Error, Exit, Result};
+use crate::error::{Error, Exit, FileError, FileErrorKind, Result};
 use crate::filter::DropCounts;
+use crate::pool::PoolError;
+use crate::progress::Progress;
 
 /// A file that could not be used, with the reason in plain words.
 #[derive(Debug, Clone, Serialize)]
@@ -116,6 +118,37 @@ impl Report {
             reason: e.kind.to_string(),
         });
         format!("error: {e}")
+    }
+
+    /// Take one file's result off the pool: a caught panic becomes that
+    /// file's error; a failure is recorded and printed; a success has its
+    /// notes recorded and printed, counts as processed, and is returned.
+    /// The one per-file result step of both stages.
+    pub fn take_file<T>(
+        &mut self,
+        path: &Path,
+        result: std::result::Result<std::result::Result<T, FileError>, PoolError>,
+        notes: impl Fn(&T) -> &[String],
+        progress: &mut Progress,
+    ) -> Option<T> {
+        let result = result.unwrap_or_else(|PoolError::Panicked(msg)| {
+            Err(FileError::new(path, FileErrorKind::Panic(msg)))
+        });
+        match result {
+            Ok(t) => {
+                for note in notes(&t) {
+                    progress.println(&format!("note: {}: {note}", path.display()));
+                    self.notes.push(format!("{}: {note}", path.display()));
+                }
+                self.files_processed += 1;
+                Some(t)
+            }
+            Err(e) => {
+                progress.println(&self.fail_file(&e));
+                progress.inc(0);
+                None
+            }
+        }
     }
 
     /// Chunks that failed for a reason of their own (a cell too long).

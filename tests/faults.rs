@@ -98,6 +98,18 @@ fn bad_inputs_among_good_ones() {
             inline("B1", "别的")
         )),
     );
+    // A cell error names its cell (regression: it named only the sheet).
+    d.write(
+        "in/bad_cell.xlsx",
+        xlsx_with_sheet(&format!(
+            "<worksheet><sheetData><row r=\"1\">{}{}{}{}</row><row r=\"2\">{}<c r=\"B2\"><v>x1</v></c></row></sheetData></worksheet>",
+            inline("A1", "坐席id"),
+            inline("B1", "客户微信id"),
+            inline("C1", "是否客服"),
+            inline("D1", "消息内容"),
+            inline("A2", "A1"),
+        )),
+    );
     d.write("in/bad_encoding.csv", b"\xff\xfe\xff\xff,\x81\x30\n");
     d.write(
         "in/bad_ragged.csv",
@@ -149,6 +161,10 @@ fn bad_inputs_among_good_ones() {
             "missing column 客户微信id in sheet Sheet1",
         ),
         ("bad_encoding.csv", "cannot decode as gb18030"),
+        (
+            "bad_cell.xlsx",
+            "not a readable xlsx workbook: sheet Sheet1: cell B2: bad number \"x1\"",
+        ),
         ("bad_ragged.csv", "line 3: expected 4 fields, saw 5"),
     ] {
         assert!(
@@ -160,13 +176,13 @@ fn bad_inputs_among_good_ones() {
     let rep = report_json(&d.join("r.json"));
     assert_eq!(
         rep["files_failed"].as_array().unwrap().len(),
-        8,
+        9,
         "{}",
         r.stderr
     );
     // The good files' rows are all there, in file order: the fixture's
     // three files, then the one far row.
-    let got = dump_xlsx(&d.join("out/clean_data_0_12.xlsx"));
+    let got = dump_xlsx(&d.join("out/clean_data_0_13.xlsx"));
     let want = read_cells_csv(&fixture(
         "basic/expected_extract/clean_data_0_2.xlsx.cells.csv",
     ));

@@ -15,12 +15,7 @@ use sheetsift::read::{read_file, ReadOptions};
 use sheetsift::value::Value;
 
 fn opts() -> ReadOptions {
-    ReadOptions {
-        required: ["坐席id", "客户微信id", "是否客服", "消息内容"].map(String::from),
-        sheet: None,
-        encoding: None,
-        parse_threads: 0,
-    }
+    sheetsift::config::default_read_options()
 }
 
 /// Read bytes as a file with this extension; any outcome but a panic is fine.

@@ -12,7 +12,7 @@ use crate::discover::discover;
 use crate::error::{FileError, FileErrorKind, Result};
 use crate::filter::{DropCounts, RowFilter};
 use crate::interrupt;
-use crate::pool::{ordered_map, PoolError};
+use crate::pool::ordered_map;
 use crate::progress::Progress;
 use crate::read::{ReadOptions, Sheet, Workbook};
 use crate::report::{ChunkReport, ChunkStatus, FailedFile, Report};
@@ -96,43 +96,28 @@ pub fn read_chunks(
             // `Interrupted`, which is not that file's failure.
             interrupt::check()?;
             let path = &files[global];
-            let result = match result {
-                Ok(r) => r,
-                Err(PoolError::Panicked(msg)) => {
-                    Err(FileError::new(path, FileErrorKind::Panic(msg)))
+            if let Some(read) =
+                report.take_file(path, result, |r: &FileRead| &r.book.notes, &mut progress)
+            {
+                report.rows_read += read.rows_read;
+                report.rows_dropped.merge(&read.drops);
+                let kept: u64 = read.book.sheets.iter().map(|s| s.rows.len() as u64).sum();
+                report.rows_kept += kept;
+                if let Some(msg) = read.too_long {
+                    let reason = format!("{msg}; use --format csv to keep it whole");
+                    progress.println(&format!("error: {}: {reason}", path.display()));
+                    report.files_failed.push(FailedFile {
+                        path: path.clone(),
+                        reason: reason.clone(),
+                    });
+                    error.get_or_insert(format!("{}: {reason}", path.display()));
                 }
-            };
-            match result {
-                Ok(read) => {
-                    for note in &read.book.notes {
-                        progress.println(&format!("note: {}: {note}", path.display()));
-                        report.notes.push(format!("{}: {note}", path.display()));
-                    }
-                    report.files_processed += 1;
-                    report.rows_read += read.rows_read;
-                    report.rows_dropped.merge(&read.drops);
-                    let kept: u64 = read.book.sheets.iter().map(|s| s.rows.len() as u64).sum();
-                    report.rows_kept += kept;
-                    if let Some(msg) = read.too_long {
-                        let reason = format!("{msg}; use --format csv to keep it whole");
-                        progress.println(&format!("error: {}: {reason}", path.display()));
-                        report.files_failed.push(FailedFile {
-                            path: path.clone(),
-                            reason: reason.clone(),
-                        });
-                        error.get_or_insert(format!("{}: {reason}", path.display()));
-                    }
-                    files_ok += 1;
-                    progress.inc(read.rows_read);
-                    // A chunk with a cell too long for xlsx is not written:
-                    // its rows must not reach a streaming writer.
-                    if error.is_none() {
-                        sink.file(c, read.book.sheets)?;
-                    }
-                }
-                Err(e) => {
-                    progress.println(&report.fail_file(&e));
-                    progress.inc(0);
+                files_ok += 1;
+                progress.inc(read.rows_read);
+                // A chunk with a cell too long for xlsx is not written:
+                // its rows must not reach a streaming writer.
+                if error.is_none() {
+                    sink.file(c, read.book.sheets)?;
                 }
             }
         }

@@ -12,14 +12,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use self::per_file::one_file;
+use self::per_file::{one_file, FileDialogues};
 use crate::config::Config;
 use crate::dialogue::{self, Corpus};
 use crate::discover::discover;
-use crate::error::{FileError, FileErrorKind, Result};
+use crate::error::Result;
 use crate::fs::ensure_dir;
 use crate::interrupt;
-use crate::pool::{ordered_map, thread_pool, PoolError};
+use crate::pool::{ordered_map, thread_pool};
 use crate::progress::Progress;
 use crate::report::{DialogueReport, Report};
 
@@ -54,29 +54,16 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
     for (result, path) in results.zip(&files) {
         interrupt::check()?;
-        let result = match result {
-            Ok(r) => r,
-            Err(PoolError::Panicked(msg)) => Err(FileError::new(path, FileErrorKind::Panic(msg))),
-        };
-        match result {
-            Ok(fd) => {
-                for note in &fd.notes {
-                    progress.println(&format!("note: {}: {note}", path.display()));
-                    report.notes.push(format!("{}: {note}", path.display()));
-                }
-                report.files_processed += 1;
-                progress.inc(fd.rows_read);
-                corpus.append(
-                    fd.rendered,
-                    fd.rows_read,
-                    fd.dropped_missing,
-                    fd.dropped_duplicate,
-                )?;
-            }
-            Err(e) => {
-                progress.println(&report.fail_file(&e));
-                progress.inc(0);
-            }
+        if let Some(fd) =
+            report.take_file(path, result, |f: &FileDialogues| &f.notes, &mut progress)
+        {
+            progress.inc(fd.rows_read);
+            corpus.append(
+                fd.rendered,
+                fd.rows_read,
+                fd.dropped_missing,
+                fd.dropped_duplicate,
+            )?;
         }
     }
     progress.finish();
@@ -96,7 +83,8 @@ pub fn finish(
         &cfg.out,
         cfg.val_size,
         cfg.seed,
-        cfg.jsonl,
+        &cfg.corpus_formats,
+        cfg.jobs,
         cfg.quiet,
     )?;
     report.dialogues = Some(DialogueReport {

@@ -46,7 +46,7 @@ pub(super) fn fast_cell_value(cell: RawCell, ctx: &Ctx<'_>) -> Result<Value, Str
     Ok(if ty == CellType::Inline {
         cell.inline.map(Value::text_owned).unwrap_or(Value::Empty)
     } else if cell.has_v && !cell.text.is_empty() {
-        cell_value(ty, cell.style, &cell.text, ctx)?
+        cell_value(ty, cell.style, &cell.text, ctx).map_err(at(cell.row, cell.col))?
     } else {
         Value::Empty
     })
@@ -100,4 +100,37 @@ pub(super) fn cell_value(
             .unwrap_or_else(|| Value::text(v)),
         CellType::Inline | CellType::Text => Value::text_owned(decode_excel_escapes(v)),
     })
+}
+
+/// A cell's A1 reference (`B17` for 0-based row 16, column 1).
+pub(super) fn a1(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut c = col as u64 + 1;
+    while c > 0 {
+        c -= 1;
+        letters.push(b'A' + (c % 26) as u8);
+        c /= 26;
+    }
+    letters.reverse();
+    format!("{}{}", String::from_utf8_lossy(&letters), row as u64 + 1)
+}
+
+/// Prefix a cell's error with its reference, so a file error names the
+/// cell: `sheet Sheet1: cell B17: bad number "x"`.
+pub(super) fn at(row: u32, col: u32) -> impl FnOnce(String) -> String {
+    move |e| format!("cell {}: {e}", a1(row, col))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a1_references() {
+        assert_eq!(a1(0, 0), "A1");
+        assert_eq!(a1(16, 1), "B17");
+        assert_eq!(a1(0, 25), "Z1");
+        assert_eq!(a1(0, 26), "AA1");
+        assert_eq!(a1(1_048_575, 16_383), "XFD1048576");
+    }
 }

@@ -15,7 +15,7 @@
 //!   then the rest of the stream, through the same fast path and general
 //!   reader as [`super::sheet`] uses, from the row state reached so far.
 //!
-//! Memory is bounded: at most `WINDOW` blocks are cut ahead of the caller.
+//! Memory is bounded: at most [`window`] blocks are cut ahead of the caller.
 
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,8 +32,12 @@ use crate::value::Value;
 pub(super) const MIN_BYTES: u64 = 4 << 20;
 /// Bytes per block (cut at the next row end below it).
 const BLOCK: usize = 1 << 20;
-/// Blocks cut ahead of the caller.
-const WINDOW: usize = 8;
+/// Blocks cut ahead of the caller: four a parser thread (one being
+/// parsed, one parsed and waiting for the caller, two cut ahead so a
+/// parser never waits for the splitter), 8 MiB of XML at two threads.
+fn window(threads: usize) -> usize {
+    4 * threads.max(1)
+}
 /// A block with no row end in this many bytes is handed over as it is
 /// (its parse fails, and the caller goes on serially).
 const MAX_BLOCK: usize = 64 << 20;
@@ -101,8 +105,8 @@ pub(super) fn read_sheet_in_blocks<R: Read + Send>(
     mut emit: impl FnMut(u32, u32, Value) -> bool,
 ) -> Result<(), String> {
     let block = block.max(1);
-    let (items_tx, items_rx) = sync_channel::<Item>(WINDOW);
-    let (jobs_tx, jobs_rx) = sync_channel::<Job>(WINDOW);
+    let (items_tx, items_rx) = sync_channel::<Item>(window(threads));
+    let (jobs_tx, jobs_rx) = sync_channel::<Job>(window(threads));
     let jobs_rx = Mutex::new(jobs_rx);
     // Set once the caller reads serially: parsing more blocks is useless.
     let serial = AtomicBool::new(false);

@@ -1,0 +1,68 @@
+//! `OUT/jsonl/SET.jsonl`: one chat per line, as OpenAI / TRL fine-tuning
+//! reads it.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::CorpusOutput;
+use crate::dialogue::Turn;
+use crate::error::{Error, Result};
+
+pub(super) struct Jsonl {
+    w: BufWriter<File>,
+    path: PathBuf,
+}
+
+impl Jsonl {
+    pub(super) fn create(path: &Path) -> Result<Jsonl> {
+        let f = File::create(path).map_err(|e| Error::io(path, e))?;
+        Ok(Jsonl {
+            w: BufWriter::with_capacity(1 << 20, f),
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl CorpusOutput for Jsonl {
+    fn dialogue(&mut self, turns: &[Turn]) -> Result<()> {
+        self.w
+            .write_all(jsonl_line(turns).as_bytes())
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let f = self
+            .w
+            .into_inner()
+            .map_err(|e| Error::io(&self.path, e.into_error()))?;
+        f.sync_all().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// `{"messages":[{"role":"user","content":"..."},...]}` + `\n`: the
+/// customer is the user, the agent the assistant; contents are the txt
+/// turns without their `坐席:` / `客户:` prefix.
+pub fn jsonl_line(turns: &[Turn]) -> String {
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        role: &'static str,
+        content: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        messages: Vec<Message<'a>>,
+    }
+    let line = Line {
+        messages: turns
+            .iter()
+            .map(|t| Message {
+                role: if t.agent { "assistant" } else { "user" },
+                content: t.content(),
+            })
+            .collect(),
+    };
+    let mut s = serde_json::to_string(&line).expect("strings always serialize");
+    s.push('\n');
+    s
+}

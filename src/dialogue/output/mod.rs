@@ -1,0 +1,137 @@
+//! Corpus outputs: one trait, one file per format. A format opens one
+//! [`CorpusOutput`] per set (train, val) and receives each dialogue of the
+//! set in split order; [`write_corpus`] splits the corpus, feeds every
+//! output and renames all files into place only when all succeeded.
+
+mod jsonl;
+mod mmi;
+mod txt;
+
+use std::path::{Path, PathBuf};
+
+use super::{split, Corpus, Turn};
+use crate::error::Result;
+use crate::fs::{ensure_dir, AtomicFile};
+use crate::interrupt;
+use crate::progress::Progress;
+
+pub use self::jsonl::jsonl_line;
+
+/// A corpus format of `--format` (txt is always written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorpusFormat {
+    /// `OUT/std/SET.txt` and, reversed, `OUT/mmi/SET.txt`: the reference's.
+    Txt,
+    /// `OUT/jsonl/SET.jsonl`: chat-format messages.
+    Jsonl,
+}
+
+/// One output file of one set being written.
+pub trait CorpusOutput {
+    /// Write one dialogue.
+    fn dialogue(&mut self, turns: &[Turn]) -> Result<()>;
+    /// Complete the file at its temporary path (flushed, threads joined).
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// The files of `format` for the set `set` (`train`, `val`) under `out`:
+/// each with its atomic guard, the output writing to its temporary.
+fn open(
+    format: CorpusFormat,
+    out: &Path,
+    set: &str,
+    jobs: usize,
+) -> Result<Vec<(AtomicFile, Box<dyn CorpusOutput>)>> {
+    let file = |dir: &str, ext: &str| -> Result<AtomicFile> {
+        let d = out.join(dir);
+        ensure_dir(&d)?;
+        Ok(AtomicFile::new(&d.join(format!("{set}.{ext}"))))
+    };
+    Ok(match format {
+        CorpusFormat::Txt => {
+            let std = file("std", "txt")?;
+            let mmi = file("mmi", "txt")?;
+            let std_out = txt::Forward::create(std.tmp_path())?;
+            let mmi_out = mmi::Reversed::spawn(mmi.tmp_path(), jobs)?;
+            vec![
+                (std, Box::new(std_out) as Box<dyn CorpusOutput>),
+                (mmi, Box::new(mmi_out)),
+            ]
+        }
+        CorpusFormat::Jsonl => {
+            let f = file("jsonl", "jsonl")?;
+            let o = jsonl::Jsonl::create(f.tmp_path())?;
+            vec![(f, Box::new(o) as Box<dyn CorpusOutput>)]
+        }
+    })
+}
+
+/// What `write_corpus` produced.
+#[derive(Debug)]
+pub struct Written {
+    pub train: u64,
+    pub val: u64,
+    pub outputs: Vec<PathBuf>,
+}
+
+/// Split the corpus and write every format's files for train and val.
+/// The split is validated before anything is created; every file is
+/// written beside its final name and renamed only when all succeeded.
+pub fn write_corpus(
+    corpus: &Corpus,
+    out: &Path,
+    val_size: f64,
+    seed: u32,
+    formats: &[CorpusFormat],
+    jobs: usize,
+    quiet: bool,
+) -> Result<Written> {
+    let (train, val) = split::split(corpus.len(), val_size, seed)?;
+    let mut progress = Progress::new(corpus.len() as u64, "dialogues", quiet);
+    progress.set_prefix("write");
+    let mut files = Vec::new();
+    for (set, order) in [("train", &train), ("val", &val)] {
+        let mut outputs = Vec::new();
+        for &f in formats {
+            outputs.extend(open(f, out, set, jobs)?);
+        }
+        write_set(corpus, order, &mut outputs, &mut progress)?;
+        for (file, output) in outputs {
+            output.finish()?;
+            files.push(file);
+        }
+    }
+    progress.finish();
+    let mut outputs = Vec::new();
+    for f in files {
+        outputs.push(f.dest().to_path_buf());
+        f.commit()?;
+    }
+    Ok(Written {
+        train: train.len() as u64,
+        val: val.len() as u64,
+        outputs,
+    })
+}
+
+fn write_set(
+    corpus: &Corpus,
+    order: &[u32],
+    outputs: &mut [(AtomicFile, Box<dyn CorpusOutput>)],
+    progress: &mut Progress,
+) -> Result<()> {
+    let mut rec = Vec::new();
+    for (n, &i) in order.iter().enumerate() {
+        if n % 1024 == 0 {
+            interrupt::check()?;
+        }
+        let turns = corpus.with_dialogue(i as usize, &mut rec, |turns| -> Result<usize> {
+            for (_, o) in outputs.iter_mut() {
+                o.dialogue(turns)?;
+            }
+            Ok(turns.len())
+        })??;
+        progress.inc(turns as u64);
+    }
+    Ok(())
+}
