@@ -200,6 +200,20 @@ export PATH=$tmp/bin:$PATH
 cd "$tmp/shared"
 sheetsift samples -o raw --files 9 --rows 2000 --seed 1 -q
 engine=$repo/tests/engine
+# completed JOBID WHAT: every task of JOBID finished COMPLETED with exit 0.
+# (`sbatch --wait` alone is not enough: it exits 0 for a job that was
+# cancelled before it started, as a dependent job is when its dependency
+# fails.)
+completed() {
+  local states
+  [ -n "$1" ] || die "$2 was not submitted"
+  states=$(scontrol show job -o "$1" | grep -o 'JobState=[A-Z_]* .*ExitCode=[0-9:]*' \
+    | sed 's/ .*ExitCode=/ exit /' | sort | uniq -c) || true
+  if [ -z "$states" ] || grep -qv 'JobState=COMPLETED exit 0:0' <<< "$states"; then
+    die "$2 (job $1) did not complete: $(echo ${states:-no such job})"
+  fi
+  say "$2 (job $1): $(echo $states)"
+}
 started_jobs=1
 t_jobs=$(date +%s.%N)
 extract_id=$(sbatch --parsable --array=0-2 --cpus-per-task=1 \
@@ -217,14 +231,17 @@ if sheetsift dialogues --help | grep -q -- --shard; then
   parts_id=$(sbatch --parsable --dependency="afterok:$extract_id" --array=0-2 \
     --cpus-per-task=1 "$engine/dialogues-shard.sbatch")
   say "stage 2 array submitted: job $parts_id (after $extract_id)"
-  timeout 900 sbatch --wait --dependency="afterok:$parts_id" --cpus-per-task="$cpus" \
-    "$engine/merge.sbatch" --val-size 0.1 > /dev/null \
-    || die "the merge job (after stage-2 array $parts_id) did not succeed"
+  merge_id=$(timeout 900 sbatch --parsable --wait --dependency="afterok:$parts_id" \
+    --cpus-per-task="$cpus" "$engine/merge.sbatch" --val-size 0.1) || true
+  completed "$extract_id" "the extract array"
+  completed "$parts_id" "the stage-2 array"
+  completed "$merge_id" "the merge job"
 else
   stage2=one-job
-  timeout 900 sbatch --wait --dependency="afterok:$extract_id" --cpus-per-task="$cpus" \
-    "$engine/dialogues.sbatch" --val-size 0.1 > /dev/null \
-    || die "the dialogues job (after extract array $extract_id) did not succeed"
+  dialogues_id=$(timeout 900 sbatch --parsable --wait --dependency="afterok:$extract_id" \
+    --cpus-per-task="$cpus" "$engine/dialogues.sbatch" --val-size 0.1) || true
+  completed "$extract_id" "the extract array"
+  completed "$dialogues_id" "the dialogues job"
 fi
 # ==== END STAGE 2 =============================================================
 say "jobs done in $(echo "$(date +%s.%N) $t_jobs" | awk '{printf "%.1f", $1 - $2}')s (stage 2: $stage2)"
