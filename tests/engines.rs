@@ -240,7 +240,7 @@ fn readme_kubernetes_indexed_job_parses_and_shards_by_job_completion_index() {
     }
     // A retried pod (restartPolicy: OnFailure) resumes: its chunk is kept.
     pod(3).expect_code(0);
-    assert_eq!(pod_report(3)["chunks"][0]["status"], "skipped (exists)");
+    assert_eq!(pod_report(3)["chunks"][0]["status"], "skipped");
 
     // All pods together: one extract's tables, byte for byte.
     let clean = PathBuf::from(on_volume(command[4]));
