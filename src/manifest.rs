@@ -233,10 +233,10 @@ pub fn check_compatible(dirs: &[PathBuf]) -> Result<()> {
                 None
             };
             if let Some(what) = differs {
-                return Err(Error::Manifest {
-                    path: dir.to_path_buf(),
-                    msg: format!(
-                        "mixes outputs of incompatible runs: {} and {}: {what}; keep one run's outputs per directory",
+                return Err(Error::MixedRuns {
+                    dir: dir.to_path_buf(),
+                    detail: format!(
+                        "{} and {}: {what}",
                         first_path.file_name().unwrap_or_default().to_string_lossy(),
                         path.file_name().unwrap_or_default().to_string_lossy(),
                     ),
