@@ -10,6 +10,7 @@
 mod csv;
 mod excel;
 mod fastsheet;
+pub mod gb18030;
 mod parallel;
 mod xlsx;
 
