@@ -154,6 +154,7 @@ pub struct Decoder {
     /// Bytes fed before the current call.
     fed: u64,
     failed: Option<DecodeError>,
+    stage: Stage,
 }
 
 impl Default for Decoder {
@@ -183,6 +184,7 @@ impl Decoder {
             carry_len: 0,
             fed: 0,
             failed: None,
+            stage: Stage::default(),
         }
     }
 
@@ -203,7 +205,12 @@ impl Decoder {
             return Err(e.clone());
         }
         out.reserve(max_utf8_len(input.len()));
-        let result = self.decode_block(input, last, out);
+        let mut stage = std::mem::take(&mut self.stage);
+        stage.buf.reserve(max_utf8_len(input.len()).min(STAGE + 4));
+        let result = self.decode_block(input, last, &mut stage, out);
+        // Also on an error: the text before it is the caller's.
+        stage.flush(out);
+        self.stage = stage;
         self.fed += input.len() as u64;
         if let Err(e) = &result {
             self.failed = Some(e.clone());
@@ -215,6 +222,7 @@ impl Decoder {
         &mut self,
         input: &[u8],
         last: bool,
+        stage: &mut Stage,
         out: &mut String,
     ) -> Result<(), DecodeError> {
         let mut i = 0;
@@ -224,7 +232,7 @@ impl Decoder {
             let start = self.fed + i as u64 - self.carry_len as u64;
             match self.step(&self.carry[..self.carry_len]) {
                 Step::Char(c, _) => {
-                    out.push(c);
+                    stage.push_char(c, out);
                     self.carry_len = 0;
                 }
                 Step::Illegal => {
@@ -244,22 +252,34 @@ impl Decoder {
                 },
             }
         }
+        let gbk = self.codec == Codec::Gbk;
         while i < input.len() {
             let b = input[i];
             if b < 0x80 {
-                let n = ascii_prefix(&input[i..]);
-                // ASCII is UTF-8, so the conversion cannot fail; an error
-                // rather than a panic all the same.
-                match std::str::from_utf8(&input[i..i + n]) {
-                    Ok(s) => out.push_str(s),
-                    Err(_) => return Err(self.error_at(i, input, Reason::Illegal)),
+                // Byte by byte (ASCII between hanzi is mostly a comma or a
+                // few digits), a long run at once.
+                stage.push_byte(b, out);
+                i += 1;
+                if input.len() - i >= 16 && input[i..i + 16].is_ascii() {
+                    let n = ascii_prefix(&input[i..]);
+                    stage.push_ascii(&input[i..i + n], out);
+                    i += n;
                 }
-                i += n;
                 continue;
+            }
+            // The common case inline: an assigned two-byte code.
+            if let Some(&b2) = input.get(i + 1) {
+                if let Some(idx) = two_byte_index(b, b2) {
+                    if !gbk || !gbk_missing(idx) {
+                        stage.push_bmp(TWO_BYTE[idx], out);
+                        i += 2;
+                        continue;
+                    }
+                }
             }
             match self.step(&input[i..]) {
                 Step::Char(c, len) => {
-                    out.push(c);
+                    stage.push_char(c, out);
                     i += len;
                 }
                 Step::Illegal => return Err(self.error_at(i, input, Reason::Illegal)),
@@ -267,12 +287,8 @@ impl Decoder {
                     let rest = &input[i..];
                     if last {
                         let start = self.fed + i as u64;
-                        return Err(self.error(
-                            start,
-                            start + rest.len() as u64,
-                            b,
-                            Reason::Incomplete,
-                        ));
+                        let end = start + rest.len() as u64;
+                        return Err(self.error(start, end, b, Reason::Incomplete));
                     }
                     self.carry[..rest.len()].copy_from_slice(rest);
                     self.carry_len = rest.len();
@@ -302,10 +318,13 @@ impl Decoder {
         let Some(idx) = two_byte_index(b1, b2) else {
             return Step::Illegal;
         };
-        if self.codec == Codec::Gbk && GBK_MISSING[idx / 64] >> (idx % 64) & 1 == 1 {
+        if self.codec == Codec::Gbk && gbk_missing(idx) {
             return Step::Illegal;
         }
-        Step::Char(TWO_BYTE[idx], 2)
+        match char::from_u32(TWO_BYTE[idx] as u32) {
+            Some(c) => Step::Char(c, 2),
+            None => Step::Illegal, // never: the table holds no surrogates
+        }
     }
 
     fn error_at(&self, i: usize, input: &[u8], reason: Reason) -> DecodeError {
@@ -408,7 +427,7 @@ const TWO_BYTE_CODES: usize = 126 * 190;
 /// Every two-byte code's character under Python's `gb18030`, row by row
 /// (lead 81..FE, then trail), expanded at compile time from the generated
 /// token stream. A malformed stream fails the build, not a run.
-static TWO_BYTE: [char; TWO_BYTE_CODES] = expand_two_byte(include_bytes!("gb18030/two_byte.bin"));
+static TWO_BYTE: [u16; TWO_BYTE_CODES] = expand_two_byte(include_bytes!("gb18030/two_byte.bin"));
 
 /// The token format (written by `tests/oracle/gen_gb18030.py`); each token
 /// emits code points relative to the previous one, `prev`, starting at 0:
@@ -416,8 +435,8 @@ static TWO_BYTE: [char; TWO_BYTE_CODES] = expand_two_byte(include_bytes!("gb1803
 /// `40..7F`: one entry prev + (t - 0x40 + 2);
 /// `80..FF x`: one entry 0x4E00 + ((t & 0x7F) << 8 | x) (the CJK block);
 /// `00 hi lo`: one entry hi << 8 | lo.
-const fn expand_two_byte(tokens: &[u8]) -> [char; TWO_BYTE_CODES] {
-    let mut table = ['\0'; TWO_BYTE_CODES];
+const fn expand_two_byte(tokens: &[u8]) -> [u16; TWO_BYTE_CODES] {
+    let mut table = [0u16; TWO_BYTE_CODES];
     let (mut n, mut i, mut prev) = (0, 0, 0u32);
     while i < tokens.len() {
         let t = tokens[i];
@@ -439,10 +458,12 @@ const fn expand_two_byte(tokens: &[u8]) -> [char; TWO_BYTE_CODES] {
         }
         let mut k = 0;
         while k < run {
-            table[n] = match char::from_u32(cp + k as u32) {
-                Some(c) => c,
-                None => panic!("two_byte.bin holds a surrogate"),
-            };
+            let c = cp + k as u32;
+            // What Stage::push_bmp can encode.
+            if c < 0x80 || c > 0xFFFF || (c >= 0xD800 && c <= 0xDFFF) {
+                panic!("two_byte.bin holds a code point that is not a BMP character past ASCII");
+            }
+            table[n] = c as u16;
             n += 1;
             k += 1;
         }
@@ -452,6 +473,11 @@ const fn expand_two_byte(tokens: &[u8]) -> [char; TWO_BYTE_CODES] {
         panic!("two_byte.bin does not hold 126 x 190 codes");
     }
     table
+}
+
+#[inline(always)]
+fn gbk_missing(idx: usize) -> bool {
+    GBK_MISSING[idx / 64] >> (idx % 64) & 1 == 1
 }
 
 /// A bit per two-byte code: set when Python's `gbk` rejects it.
@@ -471,6 +497,75 @@ static GBK_MISSING: [u64; TWO_BYTE_CODES.div_ceil(64)] = {
     }
     bits
 };
+
+/// How many bytes the stage holds before it is flushed.
+const STAGE: usize = 4096;
+
+/// Decoded text on its way to the caller's String: whole characters as
+/// UTF-8 bytes, checked once per flush. Safe Rust appends bytes to a String
+/// only through a UTF-8 check, and checking a few KB at a time (simdutf8)
+/// is much cheaper than pushing each char; with it the decoder keeps up
+/// with encoding_rs (benches/gb18030.rs).
+#[derive(Debug, Clone, Default)]
+struct Stage {
+    buf: Vec<u8>,
+}
+
+impl Stage {
+    #[inline(always)]
+    fn room(&mut self, out: &mut String) {
+        if self.buf.len() >= STAGE {
+            self.flush(out);
+        }
+    }
+
+    #[inline(always)]
+    fn push_byte(&mut self, b: u8, out: &mut String) {
+        self.room(out);
+        self.buf.push(b);
+    }
+
+    /// A code point from the two-byte table: U+0080..U+FFFF, no surrogate
+    /// (checked when the table is built).
+    #[inline(always)]
+    fn push_bmp(&mut self, c: u16, out: &mut String) {
+        self.room(out);
+        let c = c as u32;
+        if c >= 0x800 {
+            self.buf.extend_from_slice(&[
+                0xE0 | (c >> 12) as u8,
+                0x80 | (c >> 6 & 0x3F) as u8,
+                0x80 | (c & 0x3F) as u8,
+            ]);
+        } else {
+            self.buf
+                .extend_from_slice(&[0xC0 | (c >> 6) as u8, 0x80 | (c & 0x3F) as u8]);
+        }
+    }
+
+    #[inline]
+    fn push_char(&mut self, c: char, out: &mut String) {
+        self.room(out);
+        self.buf
+            .extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    }
+
+    /// An ASCII run.
+    fn push_ascii(&mut self, s: &[u8], out: &mut String) {
+        if self.buf.len() + s.len() <= STAGE {
+            self.buf.extend_from_slice(s);
+        } else {
+            self.flush(out);
+            out.push_str(simdutf8::basic::from_utf8(s).expect("ASCII is UTF-8"));
+        }
+    }
+
+    fn flush(&mut self, out: &mut String) {
+        let text = simdutf8::basic::from_utf8(&self.buf);
+        out.push_str(text.expect("the stage holds whole characters"));
+        self.buf.clear();
+    }
+}
 
 /// Streamed UTF-8, as Python's `utf-8` / `utf-8-sig` codecs decode: the
 /// detection pass (is the whole file UTF-8?) and the decoding pass of the
@@ -654,6 +749,113 @@ fn utf8_error(offset: u64, end: u64, byte: u8, reason: Reason) -> DecodeError {
         end,
         byte,
         reason,
+    }
+}
+
+/// A CSV's text encoding as the reference picks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    /// `utf-8-sig`: UTF-8, one leading BOM dropped.
+    Utf8Sig,
+    /// `utf-8`: only when forced.
+    Utf8,
+    Gb(Codec),
+}
+
+/// Block size of the streamed helpers.
+const READ_BLOCK: usize = 64 << 10;
+
+/// The reference's rule, streamed: `utf-8-sig` when the whole input is
+/// UTF-8 (Python's `data.decode('utf-8')`), else `gb18030`. Reads to the
+/// end, or to the first byte that is not UTF-8.
+pub fn detect<R: std::io::Read>(mut input: R) -> std::io::Result<TextEncoding> {
+    let mut check = Utf8Decoder::new(false);
+    let mut block = vec![0; READ_BLOCK];
+    loop {
+        let n = read_some(&mut input, &mut block)?;
+        if check.check(&block[..n], n == 0).is_err() {
+            return Ok(TextEncoding::Gb(Codec::Gb18030));
+        }
+        if n == 0 {
+            return Ok(TextEncoding::Utf8Sig);
+        }
+    }
+}
+
+/// `read` that retries on `Interrupted`.
+fn read_some<R: std::io::Read>(input: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match input.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+enum AnyDecoder {
+    Utf8(Utf8Decoder),
+    Gb(Decoder),
+}
+
+/// Bytes in, UTF-8 out: wraps a reader of encoded text (a CSV file) so that
+/// a UTF-8 consumer (the csv crate) reads it a block at a time, in bounded
+/// memory. An undecodable input is an `InvalidData` error whose inner error
+/// is the [`DecodeError`] (`get_ref()` / `into_inner()` and downcast).
+pub struct DecodeReader<R> {
+    inner: R,
+    decoder: AnyDecoder,
+    block: Vec<u8>,
+    text: String,
+    /// Bytes of `text` already handed out.
+    pos: usize,
+    done: bool,
+}
+
+impl<R: std::io::Read> DecodeReader<R> {
+    pub fn new(inner: R, encoding: TextEncoding) -> Self {
+        let decoder = match encoding {
+            TextEncoding::Utf8Sig => AnyDecoder::Utf8(Utf8Decoder::new(true)),
+            TextEncoding::Utf8 => AnyDecoder::Utf8(Utf8Decoder::new(false)),
+            TextEncoding::Gb(codec) => AnyDecoder::Gb(Decoder::with_codec(codec)),
+        };
+        DecodeReader {
+            inner,
+            decoder,
+            block: vec![0; READ_BLOCK],
+            text: String::new(),
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for DecodeReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Decode blocks until there is text to give (a block can decode to
+        // nothing: a sequence cut at its end, or a BOM).
+        while self.pos == self.text.len() && !self.done {
+            let n = read_some(&mut self.inner, &mut self.block)?;
+            self.done = n == 0;
+            self.text.clear();
+            self.pos = 0;
+            let input = &self.block[..n];
+            let result = match &mut self.decoder {
+                AnyDecoder::Utf8(d) => d.decode(input, self.done, &mut self.text),
+                AnyDecoder::Gb(d) => d.decode(input, self.done, &mut self.text),
+            };
+            if let Err(e) = result {
+                // What decoded before the error is dropped: the file is
+                // unreadable anyway.
+                self.done = true;
+                self.text.clear();
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+            }
+        }
+        let rest = &self.text.as_bytes()[self.pos..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 

@@ -68,7 +68,7 @@ impl Fnv {
     }
 }
 
-fn checksum(codec: Codec, inputs: impl Iterator<Item = Vec<u8>>) -> (u64, u64) {
+fn checksum(codec: Codec, inputs: impl Iterator<Item = Input>) -> (u64, u64) {
     let mut f = Fnv::new();
     for input in inputs {
         f.add(outcome(codec, &input));
@@ -76,29 +76,43 @@ fn checksum(codec: Codec, inputs: impl Iterator<Item = Vec<u8>>) -> (u64, u64) {
     f.get()
 }
 
-fn ones() -> impl Iterator<Item = Vec<u8>> {
-    (0..=0xFFu8).map(|b| vec![b])
+/// An input of up to four bytes, without an allocation per input (these
+/// spaces hold millions).
+#[derive(Clone, Copy)]
+struct Input([u8; 4], usize);
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0[..self.1]
+    }
 }
 
-fn twos() -> impl Iterator<Item = Vec<u8>> {
-    (0x80..=0xFFu8).flat_map(|b1| (0..=0xFFu8).map(move |b2| vec![b1, b2]))
+fn ones() -> impl Iterator<Item = Input> {
+    (0..=0xFFu8).map(|b| Input([b, 0, 0, 0], 1))
 }
 
-fn threes() -> impl Iterator<Item = Vec<u8>> {
+fn twos() -> impl Iterator<Item = Input> {
+    (0x80..=0xFFu8).flat_map(|b1| (0..=0xFFu8).map(move |b2| Input([b1, b2, 0, 0], 2)))
+}
+
+fn threes() -> impl Iterator<Item = Input> {
     (0x80..=0xFFu8).flat_map(|b1| {
-        (0x30..=0x39u8).flat_map(move |b2| (0..=0xFFu8).map(move |b3| vec![b1, b2, b3]))
+        (0x30..=0x39u8).flat_map(move |b2| (0..=0xFFu8).map(move |b3| Input([b1, b2, b3, 0], 3)))
     })
 }
 
-fn fours() -> impl Iterator<Item = Vec<u8>> {
+fn fours() -> impl Iterator<Item = Input> {
     let (s3, s4) = (b3_sample(), b4_sample());
     (0x80..=0xFFu8).flat_map(move |b1| {
         let (s3, s4) = (s3.clone(), s4.clone());
         (0x30..=0x39u8).flat_map(move |b2| {
             let s4 = s4.clone();
-            s3.clone()
-                .into_iter()
-                .flat_map(move |b3| s4.clone().into_iter().map(move |b4| vec![b1, b2, b3, b4]))
+            s3.clone().into_iter().flat_map(move |b3| {
+                s4.clone()
+                    .into_iter()
+                    .map(move |b4| Input([b1, b2, b3, b4], 4))
+            })
         })
     })
 }
@@ -353,10 +367,10 @@ fn differences_from_encoding_rs_are_exactly_these() {
         }
         if input[0] == 0x80 {
             // WHATWG reads 0x80 as U+20AC; Python rejects it.
-            assert!(python & 0x8000_0000 != 0, "{input:02X?}");
+            assert!(python & 0x8000_0000 != 0, "{:02X?}", &*input);
             led_by_80 += 1;
         } else {
-            others.push((input, python, whatwg));
+            others.push((input.to_vec(), python, whatwg));
         }
     }
     // Every input led by 0x80: WHATWG always gets past it, Python fails there.
@@ -485,4 +499,165 @@ fn utf8_errors_are_worded_and_placed_as_python() {
             }
         }
     }
+}
+
+// --- Streams of sequences ----------------------------------------------------
+
+/// The text before the first error, and the error as (offset, end, reason).
+type Outcome = (String, Option<(u64, u64, Reason)>);
+
+/// An independent decoder for concatenations: cut the input into sequences
+/// by Python's first two bytes and decode each alone (what the checksums
+/// pin), stopping at the first that fails.
+fn one_sequence_at_a_time(input: &[u8]) -> Outcome {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] < 0x80 {
+            out.push(input[i] as char); // ASCII: pinned by the checksums too
+            i += 1;
+            continue;
+        }
+        let len = match (input[i], input.get(i + 1)) {
+            (_, Some(0x30..=0x39)) => 4,
+            _ => 2,
+        };
+        let seq = &input[i..(i + len).min(input.len())];
+        match decode_all(Codec::Gb18030, seq) {
+            Ok(s) => out.push_str(&s),
+            Err(e) => return (out, Some((i as u64 + e.offset, i as u64 + e.end, e.reason))),
+        }
+        i += len;
+    }
+    (out, None)
+}
+
+/// The decoder over blocks cut at `cuts`, going on after an error (it
+/// keeps returning it) to check that no text follows it.
+fn streamed(input: &[u8], cuts: &[usize]) -> Outcome {
+    let mut d = Decoder::new();
+    let mut out = String::new();
+    let mut first = None;
+    let mut from = 0;
+    for (k, &cut) in cuts.iter().chain([&input.len()]).enumerate() {
+        if let Err(e) = d.decode(&input[from..cut], k == cuts.len(), &mut out) {
+            first.get_or_insert((e.offset, e.end, e.reason));
+        }
+        from = cut;
+    }
+    (out, first)
+}
+
+mod streams {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::{collection, num};
+
+    /// One assigned sequence, or an ASCII run (some longer than the stage).
+    fn valid() -> impl Strategy<Value = Vec<u8>> {
+        let trail = prop_oneof![0x40u8..0x7F, 0x80u8..0xFF];
+        prop_oneof![
+            4 => collection::vec(0u8..0x80, 1..4),
+            8 => (0x81u8..0xFF, trail).prop_map(|(a, b)| vec![a, b]),
+            2 => (0x81u8..0x84, 0x30u8..0x3A, 0x81u8..0xFF, 0x30u8..0x3A)
+                .prop_map(|(a, b, c, d)| vec![a, b, c, d]),
+            2 => (0x90u8..0xE3, 0x30u8..0x3A, 0x81u8..0xFF, 0x30u8..0x3A)
+                .prop_map(|(a, b, c, d)| vec![a, b, c, d]),
+            1 => (0usize..9000).prop_map(|n| vec![b'x'; n]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+        /// Assigned sequences with, in some cases, random bytes somewhere,
+        /// cut into random blocks: the same text, and the same first error,
+        /// as one sequence at a time.
+        #[test]
+        fn streams_decode_as_their_sequences(
+            mut atoms in collection::vec(valid(), 0..300),
+            garbage in proptest::option::of((num::usize::ANY, collection::vec(num::u8::ANY, 1..5))),
+            cuts in collection::vec(num::usize::ANY, 0..8),
+        ) {
+            if let Some((at, bytes)) = garbage {
+                atoms.insert(at % (atoms.len() + 1), bytes);
+            }
+            let input = atoms.concat();
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+            cuts.sort_unstable();
+            prop_assert_eq!(streamed(&input, &cuts), one_sequence_at_a_time(&input));
+        }
+    }
+}
+
+// --- Readers ----------------------------------------------------------------
+
+/// A reader that hands out at most `step` bytes per call.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.data.len().min(buf.len()).min(self.step);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn read_all(data: &[u8], step: usize, encoding: TextEncoding) -> std::io::Result<String> {
+    let mut text = String::new();
+    let mut r = DecodeReader::new(Trickle { data, step }, encoding);
+    std::io::Read::read_to_string(&mut r, &mut text)?;
+    Ok(text)
+}
+
+#[test]
+fn detection_is_the_references_rule() {
+    let gb = hex_bytes(MIXED);
+    let utf8 = ["\u{feff}", MIXED_TEXT, "好"].concat().into_bytes();
+    for step in [1, 2, 3, 7, 1 << 20] {
+        let detect = |d: &[u8]| detect(Trickle { data: d, step }).expect("in memory");
+        assert_eq!(detect(&utf8), TextEncoding::Utf8Sig);
+        assert_eq!(detect(b""), TextEncoding::Utf8Sig);
+        // Valid UTF-8 up to a cut character at the very end: not UTF-8.
+        assert_eq!(
+            detect(&utf8[..utf8.len() - 1]),
+            TextEncoding::Gb(Codec::Gb18030)
+        );
+        assert_eq!(detect(&gb), TextEncoding::Gb(Codec::Gb18030));
+    }
+}
+
+#[test]
+fn readers_decode_any_read_pattern() {
+    let gb = hex_bytes(MIXED).repeat(3000); // past a 64 KiB block
+    let text = MIXED_TEXT.repeat(3000);
+    let utf8 = ["\u{feff}", &text].concat().into_bytes();
+    for step in [1, 5, 4096, 1 << 20] {
+        let gb18030 = TextEncoding::Gb(Codec::Gb18030);
+        assert_eq!(read_all(&gb, step, gb18030).expect("gb18030"), text);
+        assert_eq!(
+            read_all(&utf8, step, TextEncoding::Utf8Sig).expect("utf-8"),
+            text
+        );
+        assert_eq!(
+            read_all(&utf8, step, TextEncoding::Utf8).expect("utf-8"),
+            ["\u{feff}", &text].concat()
+        );
+    }
+    // An error is InvalidData carrying Python's error, offset included.
+    let bad = [gb.as_slice(), b"\x80A"].concat();
+    let e = read_all(&bad, 4096, TextEncoding::Gb(Codec::Gb18030)).expect_err("0x80");
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    let inner = e
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<DecodeError>())
+        .expect("a DecodeError");
+    assert_eq!(
+        (inner.offset, inner.reason),
+        (gb.len() as u64, Reason::Illegal)
+    );
 }
