@@ -7,6 +7,7 @@
 mod collect;
 mod csv;
 mod excel;
+pub mod gb18030;
 mod infer;
 mod xlsx;
 
