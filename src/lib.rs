@@ -17,6 +17,7 @@ pub mod error;
 pub mod filter;
 pub mod interrupt;
 pub mod manifest;
+pub mod outdir;
 
 pub mod pool;
 pub mod progress;
