@@ -12,7 +12,8 @@
 //! run refuse instead of racing. Every file is written through a
 //! [`temp::SafeTemp`]: a unique name created with `O_EXCL`, never followed
 //! through a symlink, renamed into place. [`exclude`] keeps a run's inputs
-//! free of anything sheetsift wrote, and [`preflight`] checks up front what
+//! free of anything sheetsift wrote, [`resume`] decides what `--resume`
+//! skips and what a rerun removes, and [`preflight`] checks up front what
 //! can be checked before any file is read or directory created.
 //!
 //! Nothing here prints: callers turn the typed results into notes and
@@ -23,6 +24,7 @@ pub mod journal;
 pub mod lock;
 pub mod preflight;
 pub mod record;
+pub mod resume;
 pub mod temp;
 pub mod validate;
 
