@@ -623,10 +623,26 @@ fn run_shards_write_their_own_corpus() {
                 "-q",
             ],
         );
+        // The shard's chunks named one by one: a directory holding one
+        // shard of two is refused as a whole (its sibling is missing), but
+        // chunks named explicitly are checked one by one.
+        let chunks: Vec<String> = outputs(&d.join(&e))
+            .iter()
+            .map(|n| format!("{e}/{n}"))
+            .collect();
         let c = format!("c{k}");
-        ok(&d, &["dialogues", &e, "-o", &c, "--val-size", "0.1", "-q"]);
+        let mut args = vec!["dialogues"];
+        args.extend(chunks.iter().map(String::as_str));
+        args.extend(["-o", &c, "--val-size", "0.1", "-q"]);
+        ok(&d, &args);
         assert_same_corpus(&d.join(&format!("r/shard-{k}-of-2")), &d.join(&c));
     }
+    // The directory of one shard alone is refused.
+    let r = d
+        .cmd(&["dialogues", "e0", "-o", "c-all", "--val-size", "0.1"])
+        .timeout(T)
+        .expect_code(2);
+    assert!(r.stderr.contains("shard 1/2"), "{}", r.stderr);
 }
 
 /// Issue case 6: no spreadsheet found, or `--chunks 10..20` when 3 chunks
@@ -940,8 +956,10 @@ fn resume_after_sigkill_at_any_point_gives_the_uninterrupted_bytes() {
         if child.try_wait().unwrap().is_none() {
             killed_mid_run += 1;
         }
+        // A run that already finished is not there to kill: quietly so.
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &child.id().to_string()])
+            .stderr(Stdio::null())
             .status();
         wait_bounded(child, T, "killed extract");
         let mut resume = a.clone();
