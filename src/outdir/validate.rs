@@ -305,6 +305,55 @@ pub fn validate(listing: &Listing, disk: &mut impl Disk) -> Result<Verified, Ref
     }
 }
 
+/// Judge one file named explicitly (`dialogues clean/clean_data_0_1.xlsx`)
+/// in a directory that holds manifests: it must be recorded there and
+/// still be what was recorded. The rest of the directory is not judged:
+/// the user asked for this chunk, not for the run.
+pub fn validate_file(listing: &Listing, file: &str, disk: &mut impl Disk) -> Result<(), Refusal> {
+    let refuse = |p: Problem| Refusal {
+        dir: listing.dir.clone(),
+        problems: vec![p],
+    };
+    let record = listing
+        .manifests
+        .iter()
+        .find_map(|(name, parsed)| match parsed {
+            Ok(AnyManifest::V2(m)) => m
+                .chunks
+                .iter()
+                .find(|c| c.is_written() && c.output.as_deref() == Some(file))
+                .map(|c| (name.as_str(), c)),
+            _ => None,
+        });
+    let Some((_, c)) = record else {
+        return Err(refuse(Problem::Unlisted {
+            file: file.to_string(),
+        }));
+    };
+    let changed = |what: String| {
+        refuse(Problem::Changed {
+            file: file.to_string(),
+            what,
+        })
+    };
+    match disk.stat(Path::new(file)) {
+        None => Err(changed("it is gone".into())),
+        Some(f) if !f.regular => Err(changed("not a regular file".into())),
+        Some(f) if Some(f.size) != c.size => Err(changed(format!(
+            "size {}, recorded {}",
+            f.size,
+            c.size.unwrap_or(0)
+        ))),
+        Some(_) => match disk.sha256(Path::new(file)) {
+            Ok(h) if Some(&h) == c.sha256.as_ref() => Ok(()),
+            Ok(_) => Err(changed(
+                "its content differs from the recorded SHA-256".into(),
+            )),
+            Err(e) => Err(changed(format!("cannot read it: {e}"))),
+        },
+    }
+}
+
 /// Shards beyond the number of chunks have nothing to do and may write no
 /// manifest: only shards below the run's chunk count are required.
 fn m_chunk_cap(runs: &[(&str, &Manifest)]) -> usize {
@@ -654,6 +703,31 @@ mod tests {
             &refused(&l, &mut d)[..],
             [Problem::Conflict { .. }]
         ));
+    }
+
+    #[test]
+    fn a_file_named_alone_is_checked_alone() {
+        // One shard of two: the directory is refused, its chunks one by
+        // one are not.
+        let (mut l, mut d) = sharded();
+        l.manifests.truncate(1);
+        l.spreadsheets.remove(1);
+        assert!(validate(&l, &mut d).is_err());
+        assert_eq!(validate_file(&l, "clean_data_0_1.xlsx", &mut d), Ok(()));
+        assert_eq!(validate_file(&l, "clean_data_4_5.xlsx", &mut d), Ok(()));
+        let p = validate_file(&l, "clean_data_2_3.xlsx", &mut d).unwrap_err();
+        assert_eq!(
+            p.problems,
+            [Problem::Unlisted {
+                file: "clean_data_2_3.xlsx".into()
+            }]
+        );
+        d.0.insert("clean_data_0_1.xlsx".into(), (100, "x".into(), true));
+        let p = validate_file(&l, "clean_data_0_1.xlsx", &mut d).unwrap_err();
+        assert!(
+            p.to_string().contains("clean_data_0_1.xlsx: changed"),
+            "{p}"
+        );
     }
 
     #[test]
