@@ -39,9 +39,14 @@ impl Plan {
     /// `extract`, `--keep-clean` of `run`).
     pub fn new(cfg: &Config, own_dirs: &[PathBuf]) -> Result<Plan> {
         preflight::check_inputs_exist(&cfg.inputs).map_err(Error::Usage)?;
-        preflight::check_out_dir(&cfg.out).map_err(Error::Usage)?;
-        for d in own_dirs {
-            preflight::check_out_dir(d).map_err(Error::Usage)?;
+        // `-o` a file stays an output error (exit 1), raised up front.
+        for d in std::iter::once(&cfg.out).chain(own_dirs) {
+            if preflight::check_out_dir(d).is_err() {
+                return Err(Error::output(
+                    d,
+                    "output path exists and is not a directory",
+                ));
+            }
         }
         let found = discover(&cfg.inputs)?;
         let (files, excluded) = exclude::split_outputs(found, own_dirs, &cfg.prefix);

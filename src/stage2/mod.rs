@@ -33,7 +33,12 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let started = Instant::now();
     let mut report = Report::new("dialogues");
     preflight::check_inputs_exist(&cfg.inputs).map_err(Error::Usage)?;
-    preflight::check_out_dir(&cfg.out).map_err(Error::Usage)?;
+    if preflight::check_out_dir(&cfg.out).is_err() {
+        return Err(Error::output(
+            &cfg.out,
+            "output path exists and is not a directory",
+        ));
+    }
     let files = discover(&cfg.inputs)?;
     if files.is_empty() {
         return Err(Error::Usage(preflight::nothing_found(&cfg.inputs)));
