@@ -135,7 +135,9 @@ pub struct Stage1Args {
     #[arg(long, value_name = "TEXT")]
     pub prefix: Option<String>,
 
-    /// Skip chunks whose output file already exists.
+    /// Skip chunks whose output is verified: recorded in a manifest made
+    /// from the same inputs (paths, sizes, mtimes) and options, with the
+    /// recorded size and SHA-256. Anything else is redone. `extract` only.
     #[arg(long)]
     pub resume: bool,
 
@@ -186,6 +188,13 @@ pub struct DialoguesArgs {
     /// Default: txt.
     #[arg(long, value_name = "FMT")]
     pub format: Option<String>,
+    /// Read directories as they are, without checking them against their
+    /// sheetsift manifests (by default a directory holding chunk files no
+    /// manifest lists, manifests of incompatible runs, or a missing or
+    /// changed chunk is refused with exit 2). For experts; not settable in
+    /// the config file.
+    #[arg(long)]
+    pub ignore_manifests: bool,
 }
 
 #[derive(Debug, Args)]

@@ -115,20 +115,31 @@ impl Invocation {
                     a.format.as_deref(),
                     None,
                 )
-                .map(Job::Dialogues),
+                .map(|mut c| {
+                    c.ignore_manifests = a.ignore_manifests;
+                    Job::Dialogues(c)
+                }),
             },
             Command::Run(a) => Invocation {
                 quiet: a.common.quiet,
                 report: a.common.report.clone(),
-                job: Config::build(
-                    &a.common,
-                    Some(&a.stage1),
-                    Some(&a.stage2),
-                    None,
-                    a.format.as_deref(),
-                    a.keep_clean.clone(),
-                )
-                .map(Job::Run),
+                job: if a.stage1.resume {
+                    // Accepted and ignored before: `run` has no per-chunk
+                    // outputs of its own to resume.
+                    Err(Error::Usage(
+                        "--resume applies to `extract`; `run` has no per-chunk outputs to resume (run `extract --resume`, then `dialogues`)".into(),
+                    ))
+                } else {
+                    Config::build(
+                        &a.common,
+                        Some(&a.stage1),
+                        Some(&a.stage2),
+                        None,
+                        a.format.as_deref(),
+                        a.keep_clean.clone(),
+                    )
+                    .map(Job::Run)
+                },
             },
             Command::Samples(a) => Invocation {
                 quiet: a.quiet,
@@ -194,6 +205,8 @@ pub struct Config {
     /// Corpus formats of stage 2 (txt always first).
     pub corpus_formats: Vec<CorpusFormat>,
     pub keep_clean: Option<PathBuf>,
+    /// `dialogues --ignore-manifests`: read directories unchecked.
+    pub ignore_manifests: bool,
     /// `--memory-limit` in bytes.
     pub memory_limit: u64,
 }
@@ -454,6 +467,7 @@ impl Config {
             seed: s2.seed.or(file.dialogues.seed).unwrap_or(1),
             corpus_formats: parse_corpus_format(&corpus)?,
             keep_clean,
+            ignore_manifests: false,
             memory_limit: parse_size(
                 s2.memory_limit
                     .as_deref()

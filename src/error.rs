@@ -21,7 +21,9 @@ pub enum Exit {
     Ok,
     /// 3: finished, but some input files (or chunks) failed.
     Partial,
-    /// 2: a bad flag, config or input path; nothing was done.
+    /// 2: a bad flag, config or input path, nothing found or selected, a
+    /// `--val-size` the corpus cannot meet, a directory `dialogues`
+    /// refuses; nothing was done.
     Usage,
     /// 1: the run stopped (unwritable output, split impossible, writer
     /// failure); nothing half-written is left.
@@ -60,8 +62,11 @@ impl Exit {
 /// The help text's table of exit codes (`sheetsift --help`).
 pub const EXIT_CODES_HELP: &str = "Exit codes:
   0        ok
-  1        fatal error (unwritable output, split impossible); nothing half-written left
-  2        usage error (bad flag or config, missing input)
+  1        fatal error (unwritable output, another run holds the output's lock, no
+           dialogues); nothing half-written left; worth a retry
+  2        usage error: bad flag or config, missing input, --report not writable,
+           no input file found, a selection of no chunk, a --val-size the corpus
+           cannot meet, a directory dialogues refuses (not one complete run)
   3        finished, but some input files or chunks failed (see the summary / --report)
   130/143  interrupted by SIGINT/SIGTERM; temporaries removed, finished outputs kept";
 
@@ -80,10 +85,18 @@ pub enum FileErrorKind {
         format: &'static str,
         detail: String,
     },
-    #[error("missing column {column} in sheet {sheet}")]
-    MissingColumn { column: String, sheet: String },
-    #[error("no sheet named {0}")]
-    NoSuchSheet(String),
+    /// Says which headers the sheet has and which flag / config key names
+    /// the column (`which`: its place in `ReadOptions::required`).
+    #[error("{}", crate::outdir::preflight::missing_column(.column, .sheet, .headers, *.which))]
+    MissingColumn {
+        column: String,
+        sheet: String,
+        headers: Vec<String>,
+        which: usize,
+    },
+    /// Lists the sheets the workbook has.
+    #[error("{}", crate::outdir::preflight::no_such_sheet(.name, .sheets))]
+    NoSuchSheet { name: String, sheets: Vec<String> },
     #[error("no sheet with a header row")]
     NoSheet,
     #[error("cannot decode as {encoding} (byte {offset}); use --encoding to force one")]
@@ -183,6 +196,9 @@ pub enum Error {
     Spill { path: PathBuf, record: usize },
     #[error("interrupted by {name}")]
     Interrupted { name: &'static str, signal: i32 },
+    /// Another run holds the selection's lock (exit 1: worth a retry).
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl Error {

@@ -1,14 +1,19 @@
 //! File-system helpers every stage shares: the output directory, a
 //! chunk's output path, and the atomic-file guard every output goes
 //! through. Nothing is ever written under a final name: data goes to a
-//! hidden temporary beside it, and [`AtomicFile::commit`] renames it into
-//! place. A dropped, uncommitted guard removes the temporary, so an error
-//! or a signal never leaves a half file.
+//! hidden temporary of a unique name beside it (see
+//! [`crate::outdir::temp`]), written through its handle, and
+//! [`AtomicFile::commit`] renames it into place. A dropped, uncommitted
+//! guard removes the temporary, so an error or a signal never leaves a half
+//! file.
 
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::chunk::Chunk;
 use crate::error::{Error, Result};
+use crate::outdir::temp::SafeTemp;
 use crate::write::TableFormat;
 
 /// Create the output directory, with a clear error when it cannot be.
@@ -27,54 +32,71 @@ pub fn chunk_output(dir: &Path, c: &Chunk, prefix: &str, format: TableFormat) ->
     dir.join(format!("{}.{}", c.stem(prefix), format.extension()))
 }
 
-/// A file written beside its final name and renamed into place.
+/// A file written beside its final name and renamed into place: a
+/// [`SafeTemp`] (unique hidden name, created with `O_EXCL`, never followed
+/// through a symlink, registered with [`crate::interrupt`] while it is
+/// open). Write through its handle ([`AtomicFile::file`],
+/// [`AtomicFile::try_clone`]); the path is for messages only.
 #[derive(Debug)]
 pub struct AtomicFile {
-    tmp: PathBuf,
-    dest: PathBuf,
-    committed: bool,
+    temp: SafeTemp,
 }
 
 impl AtomicFile {
-    /// Reserve `dest`; the data goes to `.NAME.part` beside it (hidden, so
-    /// the input walk never picks it up).
-    pub fn new(dest: &Path) -> AtomicFile {
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dest.with_file_name(format!(".{name}.part"));
-        AtomicFile {
-            tmp,
-            dest: dest.to_path_buf(),
-            committed: false,
-        }
+    /// Create the temporary beside `dest` (whose directory must exist).
+    pub fn new(dest: &Path) -> Result<AtomicFile> {
+        SafeTemp::new(dest)
+            .map(|temp| AtomicFile { temp })
+            .map_err(|e| Error::io(dest, e))
     }
 
     pub fn tmp_path(&self) -> &Path {
-        &self.tmp
+        self.temp.path()
     }
 
     pub fn dest(&self) -> &Path {
-        &self.dest
+        self.temp.dest()
     }
 
-    /// Flush to disk and rename into place.
-    pub fn commit(mut self) -> Result<()> {
-        let f = std::fs::File::open(&self.tmp).map_err(|e| Error::io(&self.tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
-        self.committed = true;
-        crate::interrupt::unregister_temporary(&self.tmp);
-        Ok(())
+    /// The open temporary.
+    pub fn file(&self) -> &File {
+        self.temp.file()
     }
-}
 
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-            crate::interrupt::unregister_temporary(&self.tmp);
+    /// A second handle on the temporary, for a writer that owns its file.
+    pub fn try_clone(&self) -> Result<File> {
+        self.temp
+            .try_clone()
+            .map_err(|e| Error::io(self.temp.path(), e))
+    }
+
+    /// Write `bytes` as the whole content.
+    pub fn write_all(&self, bytes: &[u8]) -> Result<()> {
+        let mut f = self.file();
+        f.write_all(bytes)
+            .map_err(|e| Error::io(self.temp.path(), e))
+    }
+
+    /// Size and SHA-256 of what was written (read back through the handle
+    /// with positioned reads, so no writer's offset moves; the data is in
+    /// the page cache).
+    pub fn digest(&self) -> Result<(u64, String)> {
+        use std::os::unix::fs::FileExt;
+        struct At<'a>(&'a File, u64);
+        impl std::io::Read for At<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.read_at(buf, self.1)?;
+                self.1 += n as u64;
+                Ok(n)
+            }
         }
+        crate::outdir::record::hash_reader(At(self.file(), 0))
+            .map_err(|e| Error::io(self.temp.path(), e))
+    }
+
+    /// Flush to disk and rename over the final name.
+    pub fn commit(self) -> Result<()> {
+        let dest = self.temp.dest().to_path_buf();
+        self.temp.commit().map_err(|e| Error::io(&dest, e))
     }
 }

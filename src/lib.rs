@@ -18,6 +18,7 @@ pub mod filter;
 pub mod fs;
 pub mod interrupt;
 pub mod manifest;
+pub mod outdir;
 
 pub mod pool;
 pub mod progress;

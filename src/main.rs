@@ -9,7 +9,9 @@ use clap::Parser;
 use sheetsift::cli::Cli;
 use sheetsift::cmd;
 use sheetsift::config::{Invocation, Job};
-use sheetsift::error::Exit;
+use sheetsift::error::{Error, Exit};
+use sheetsift::outdir::preflight;
+use sheetsift::progress::eprint_line;
 use sheetsift::report::Report;
 
 // Reading allocates one small box per text cell; glibc malloc spent ~20% of
@@ -53,9 +55,17 @@ fn main() -> ExitCode {
         }
     };
     if let Err(e) = sheetsift::interrupt::install() {
-        eprintln!("sheetsift: cannot install signal handlers: {e}");
+        eprint_line(&format!("sheetsift: cannot install signal handlers: {e}"));
     }
     let Invocation { quiet, report, job } = Invocation::from_cli(cli);
+    // Fail before working: a --report that cannot be written is a usage
+    // error now, not after the whole job.
+    let job = job.and_then(|job| match &report {
+        Some(p) => preflight::check_report_path(p)
+            .map(|()| job)
+            .map_err(Error::Usage),
+        None => Ok(job),
+    });
     let result = job.and_then(|job| match job {
         Job::Extract(cfg) => cmd::extract::run(&cfg).map(Some),
         Job::Dialogues(cfg) => cmd::dialogues::run(&cfg).map(Some),
@@ -65,13 +75,13 @@ fn main() -> ExitCode {
     let code = match result {
         Ok(Some(summary)) => {
             if !quiet {
-                eprintln!("{}", summary.human());
+                eprint_line(&summary.human());
             } else if summary.exit_code != 0 {
-                eprintln!("{}", summary.verdict);
+                eprint_line(&summary.verdict);
             }
             if let Some(p) = &report {
                 if let Err(e) = summary.write_json(p) {
-                    eprintln!("sheetsift: {e}");
+                    eprint_line(&format!("sheetsift: {e}"));
                     return ExitCode::from(Exit::Fatal.code() as u8);
                 }
             }
@@ -81,7 +91,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // Other threads may still be writing: remove their temporaries.
             sheetsift::interrupt::remove_temporaries();
-            eprintln!("sheetsift: error: {e}");
+            eprint_line(&format!("sheetsift: error: {e}"));
             if let Some(p) = &report {
                 let mut r = Report::new("failed");
                 r.notes.push(e.to_string());

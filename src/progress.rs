@@ -1,5 +1,7 @@
 //! The one place progress bars are built. Bars go to stderr and are hidden
 //! when stderr is not a terminal (indicatif checks) or with `--quiet`.
+//! Every line sheetsift prints goes through [`eprint_line`], which never
+//! panics on a closed stderr.
 
 use std::time::Instant;
 
@@ -53,13 +55,23 @@ impl Progress {
     /// Print a line above the bar (or plainly when it is hidden).
     pub fn println(&self, line: &str) {
         if self.bar.is_hidden() {
-            eprintln!("{line}");
+            eprint_line(line);
         } else {
-            self.bar.suspend(|| eprintln!("{line}"));
+            self.bar.suspend(|| eprint_line(line));
         }
     }
 
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// Write one line to stderr. A closed or failing stderr is ignored: the
+/// diagnostics are not the product, the files are. SIGPIPE stays ignored
+/// (as Rust sets it), so a write returns EPIPE instead of killing the run
+/// between a temporary and its rename; the run finishes its files and
+/// exits with its normal code.
+pub fn eprint_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

@@ -188,9 +188,16 @@ impl Report {
     /// The human summary (several lines, no trailing newline).
     pub fn human(&self) -> String {
         let mut s = Vec::new();
+        // "found" is the files found; after a resume or with a selection,
+        // the files the run read are shown beside it.
+        let selected = if self.files_selected != self.files_found {
+            format!(", {} selected", self.files_selected)
+        } else {
+            String::new()
+        };
         s.push(format!(
-            "files: {} found, {} processed, {} failed",
-            self.files_selected,
+            "files: {} found{selected}, {} processed, {} failed",
+            self.files_found,
             self.files_processed,
             self.files_failed.len()
         ));
@@ -262,8 +269,8 @@ impl Report {
             path: path.to_path_buf(),
             source,
         })?;
-        let af = crate::fs::AtomicFile::new(path);
-        std::fs::write(af.tmp_path(), json + "\n").map_err(|e| Error::io(path, e))?;
+        let af = crate::fs::AtomicFile::new(path)?;
+        af.write_all((json + "\n").as_bytes())?;
         af.commit()
     }
 }

@@ -196,7 +196,7 @@ fn file_rows(rng: &mut Rng, rows: usize, file_no: usize) -> Vec<Row> {
     out
 }
 
-fn write_xlsx(path: &Path, rows: &[Row]) -> Result<()> {
+fn write_xlsx(out: std::fs::File, path: &Path, rows: &[Row]) -> Result<()> {
     let err = |e: rust_xlsxwriter::XlsxError| Error::output(path, e.to_string());
     let mut book = Workbook::new();
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
@@ -223,12 +223,14 @@ fn write_xlsx(path: &Path, rows: &[Row]) -> Result<()> {
             .map_err(err)?;
         ws.write_number(n, 5, r.id as f64).map_err(err)?;
     }
-    book.save(path).map_err(err)
+    let mut w = std::io::BufWriter::new(out);
+    book.save_to_writer(&mut w).map_err(err)?;
+    std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e))
 }
 
-fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
+fn write_csv(out: std::fs::File, path: &Path, rows: &[Row]) -> Result<()> {
     let cerr = |e: csv::Error| Error::output(path, e.to_string());
-    let mut w = csv::Writer::from_path(path).map_err(cerr)?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(out));
     w.write_record(HEADER).map_err(cerr)?;
     for r in rows {
         let time = crate::value::DateTimeParts::from_serial(r.time).to_python_str();
@@ -266,11 +268,11 @@ pub fn write_samples(a: &SamplesConfig) -> Result<()> {
             let rows = file_rows(&mut rng, rows_per_file, f);
             let ext = if csv { "csv" } else { "xlsx" };
             let dest = out.join(format!("chat_{:04}.{ext}", f + 1));
-            let file = AtomicFile::new(&dest);
+            let file = AtomicFile::new(&dest)?;
             if csv {
-                write_csv(file.tmp_path(), &rows)?;
+                write_csv(file.try_clone()?, file.tmp_path(), &rows)?;
             } else {
-                write_xlsx(file.tmp_path(), &rows)?;
+                write_xlsx(file.try_clone()?, file.tmp_path(), &rows)?;
             }
             file.commit()?;
             Ok(rows.len())
@@ -286,12 +288,12 @@ pub fn write_samples(a: &SamplesConfig) -> Result<()> {
     progress.finish();
 
     if !a.quiet {
-        eprintln!(
+        crate::progress::eprint_line(&format!(
             "wrote {} file(s) of {} rows to {}",
             a.files,
             a.rows,
             a.out.display()
-        );
+        ));
     }
     Ok(())
 }

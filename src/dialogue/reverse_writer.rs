@@ -25,10 +25,9 @@ pub struct ReverseWriter {
 }
 
 impl ReverseWriter {
-    /// Start the thread writing to `path` (created), with a channel of
-    /// `bound` dialogues.
-    pub fn spawn(path: &Path, bound: usize) -> Result<ReverseWriter> {
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    /// Start the thread writing into `file` (the open temporary named
+    /// `path`), with a channel of `bound` dialogues.
+    pub fn spawn(file: File, path: &Path, bound: usize) -> Result<ReverseWriter> {
         let (tx, rx) = sync_channel::<String>(bound.max(1));
         let p = path.to_path_buf();
         let fail_after: Option<u64> = std::env::var(FAIL_AFTER_ENV)

@@ -72,6 +72,8 @@ pub(crate) struct Collector<'o, 'k, 'a> {
     book: Workbook,
     first_problem: Option<FileErrorKind>,
     saw_named_sheet: bool,
+    /// Every sheet offered, for "no sheet named X (sheets: ...)".
+    sheet_names: Vec<String>,
     /// Set when a signal arrived mid-file; readers stop at the next row.
     pub interrupted: bool,
 }
@@ -84,12 +86,14 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
             book: Workbook::default(),
             first_problem: None,
             saw_named_sheet: false,
+            sheet_names: Vec::new(),
             interrupted: false,
         }
     }
 
     /// Whether a sheet of this name is to be read at all (`--sheet`).
     pub fn wants(&mut self, name: &str) -> bool {
+        self.sheet_names.push(name.to_string());
         match &self.opts.sheet {
             Some(want) if want != name => false,
             Some(_) => {
@@ -135,9 +139,17 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
                     b.usable = true;
                 }
                 Err(column) => {
+                    let which = self
+                        .opts
+                        .required
+                        .iter()
+                        .position(|c| *c == column)
+                        .unwrap_or(0);
                     let kind = FileErrorKind::MissingColumn {
                         column,
                         sheet: b.sheet.name.clone(),
+                        headers: b.sheet.columns.clone(),
+                        which,
                     };
                     self.book
                         .notes
@@ -200,7 +212,10 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
         }
         if let Some(name) = &self.opts.sheet {
             if !self.saw_named_sheet {
-                return Err(FileErrorKind::NoSuchSheet(name.clone()));
+                return Err(FileErrorKind::NoSuchSheet {
+                    name: name.clone(),
+                    sheets: self.sheet_names,
+                });
             }
         }
         if self.book.sheets.is_empty() {

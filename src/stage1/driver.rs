@@ -1,14 +1,14 @@
-//! The stage-1 driver: discover -> chunks -> the selected chunks' files
+//! The stage-1 driver: a [`Plan`]'s selected chunks' files
 //! read on the ordered pool (`pool.imap` semantics), each file's rows
 //! filtered as they stream by -> a [`ChunkSink`], in file order.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::plan::Plan;
 use super::ChunkSink;
-use crate::chunk::{self, Chunk};
+use crate::chunk::Chunk;
 use crate::config::Config;
-use crate::discover::discover;
 use crate::error::{FileError, FileErrorKind, Result};
 use crate::filter::{DropCounts, RowFilter};
 use crate::interrupt;
@@ -33,20 +33,17 @@ pub(super) struct FileRead {
 /// files are recorded in `report`.
 pub fn read_chunks(
     cfg: &Config,
+    plan: &Plan,
     pool: Arc<rayon::ThreadPool>,
     report: &mut Report,
     check_xlsx_limit: bool,
     skip: impl Fn(&Chunk) -> bool,
     sink: &mut dyn ChunkSink,
-) -> Result<Vec<PathBuf>> {
-    let files = discover(&cfg.inputs)?;
+) -> Result<()> {
+    let files = &plan.files;
     report.files_found = files.len();
-    let all = chunk::chunks(files.len(), cfg.chunk_size);
     let mut selected = Vec::new();
-    for c in all
-        .into_iter()
-        .filter(|c| chunk::selected(c.index, cfg.chunk_range, cfg.shard))
-    {
+    for c in plan.selected.iter().cloned() {
         if skip(&c) {
             report.chunks.push(ChunkReport {
                 index: c.index,
@@ -131,7 +128,7 @@ pub fn read_chunks(
         )?;
     }
     progress.finish();
-    Ok(files)
+    Ok(())
 }
 
 /// Worker body: read one file, filtering rows as they stream by.

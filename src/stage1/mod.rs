@@ -1,6 +1,7 @@
 //! Stage 1: input files -> clean rows, chunk by chunk.
 //!
-//! [`driver::read_chunks`] discovers and numbers the files, reads the
+//! [`plan::Plan`] discovers and numbers the files and selects the chunks
+//! before anything is created; [`driver::read_chunks`] reads the
 //! selected chunks' files on the ordered pool (the row filter applied while
 //! reading) and hands each file's usable sheets, in file order, to a
 //! [`ChunkSink`]. `extract` uses the [`stream_sink`] (rows go straight to a
@@ -9,6 +10,8 @@
 
 pub mod driver;
 pub mod extract;
+pub mod plan;
+pub mod rundir;
 pub mod stream_sink;
 pub mod table_sink;
 
@@ -24,6 +27,15 @@ use crate::table::Table;
 pub use self::driver::read_chunks;
 pub use self::extract::extract;
 pub use self::table_sink::{write_table, TableSink};
+
+/// A chunk output renamed into place: its rows, and the size and SHA-256
+/// of its bytes (for the manifest, read back from the temporary).
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub rows: u64,
+    pub size: u64,
+    pub sha256: String,
+}
 
 /// A chunk's table, ready to be written or grouped.
 pub struct ChunkTable {

@@ -11,8 +11,9 @@ use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
 use std::sync::Arc;
 
 use super::driver::read_one;
+use super::rundir::JournalWriter;
 use super::table_sink::{guard_panics, write_table};
-use super::{ChunkSink, ChunkTable};
+use super::{ChunkSink, ChunkTable, Output};
 use crate::chunk::Chunk;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -48,13 +49,15 @@ pub(super) enum WriterMsg {
 
 /// The writer thread: streams rows into the open output, so the xlsx of a
 /// chunk is compressed while the pool still reads its later files.
-/// Returns (chunk index, rows written) for every committed output.
+/// Returns (chunk index, output) for every committed output, each
+/// recorded in `journal` as soon as it is in place.
 pub(super) fn writer_thread(
     rx: Receiver<WriterMsg>,
     format: TableFormat,
     compression: u8,
     pool: Arc<rayon::ThreadPool>,
-) -> Result<Vec<(usize, u64)>> {
+    journal: JournalWriter,
+) -> Result<Vec<(usize, Output)>> {
     struct Open {
         chunk: usize,
         dest: PathBuf,
@@ -71,8 +74,14 @@ pub(super) fn writer_thread(
                 dest,
                 columns,
             } => {
-                let file = AtomicFile::new(&dest);
-                let mut sink = open_sink(format, file.tmp_path(), compression, Some(pool.clone()))?;
+                let file = AtomicFile::new(&dest)?;
+                let mut sink = open_sink(
+                    format,
+                    file.try_clone()?,
+                    file.tmp_path(),
+                    compression,
+                    Some(pool.clone()),
+                )?;
                 sink.header(&columns)?;
                 open = Some(Open {
                     chunk,
@@ -94,19 +103,27 @@ pub(super) fn writer_thread(
                 let o = open.take().expect("Start comes before Finish");
                 let dest = o.dest.clone();
                 guard_panics(&dest, || o.sink.finish())?;
+                let (size, sha256) = o.file.digest()?;
                 o.file.commit()?;
-                written.push((o.chunk, o.rows));
+                let out = Output {
+                    rows: o.rows,
+                    size,
+                    sha256,
+                };
+                journal.written(o.chunk, &out)?;
+                written.push((o.chunk, out));
             }
             WriterMsg::Abort => open = None,
             WriterMsg::Table(mut ct, dest) => {
-                let rows = write_table(
+                let out = write_table(
                     &mut ct.table,
                     &dest,
                     format,
                     compression,
                     Some(pool.clone()),
                 )?;
-                written.push((ct.chunk.index, rows));
+                journal.written(ct.chunk.index, &out)?;
+                written.push((ct.chunk.index, out));
             }
         }
     }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{ChunkSink, ChunkTable};
+use super::{ChunkSink, ChunkTable, Output};
 use crate::chunk::Chunk;
 use crate::error::{Error, Result};
 use crate::fs::AtomicFile;
@@ -72,14 +72,15 @@ impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> ChunkSink for T
     }
 }
 
-/// Write one table atomically; returns the rows written.
+/// Write one table atomically; returns the rows written and the bytes'
+/// size and hash.
 pub fn write_table(
     table: &mut Table,
     dest: &Path,
     format: TableFormat,
     compression: u8,
     pool: Option<Arc<rayon::ThreadPool>>,
-) -> Result<u64> {
+) -> Result<Output> {
     guard_panics(dest, || {
         write_table_inner(table, dest, format, compression, pool)
     })
@@ -101,10 +102,15 @@ fn write_table_inner(
     format: TableFormat,
     compression: u8,
     pool: Option<Arc<rayon::ThreadPool>>,
-) -> Result<u64> {
-    let file = AtomicFile::new(dest);
-
-    let mut sink = open_sink(format, file.tmp_path(), compression, pool)?;
+) -> Result<Output> {
+    let file = AtomicFile::new(dest)?;
+    let mut sink = open_sink(
+        format,
+        file.try_clone()?,
+        file.tmp_path(),
+        compression,
+        pool,
+    )?;
     sink.header(table.columns())?;
     let mut n = 0u64;
     table.for_each_row(|row| {
@@ -116,6 +122,11 @@ fn write_table_inner(
     })?;
     interrupt::check()?;
     sink.finish()?;
+    let (size, sha256) = file.digest()?;
     file.commit()?;
-    Ok(n)
+    Ok(Output {
+        rows: n,
+        size,
+        sha256,
+    })
 }

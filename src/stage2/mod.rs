@@ -5,6 +5,7 @@
 //! dialogues to the [`Corpus`], then [`finish`] splits and writes it.
 //! [`run`](run::run) feeds the corpus from stage 1's chunks instead.
 
+pub mod check;
 pub mod per_file;
 pub mod run;
 
@@ -16,10 +17,12 @@ use self::per_file::{one_file, FileDialogues};
 use crate::config::Config;
 use crate::dialogue::{self, Corpus};
 use crate::discover::discover;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fs::ensure_dir;
 use crate::interrupt;
+use crate::outdir::preflight;
 use crate::pool::{ordered_map, thread_pool};
+use crate::progress::eprint_line;
 use crate::progress::Progress;
 use crate::report::{DialogueReport, Report};
 
@@ -29,8 +32,19 @@ pub use self::run::run;
 pub fn dialogues(cfg: &Config) -> Result<Report> {
     let started = Instant::now();
     let mut report = Report::new("dialogues");
-    crate::manifest::check_compatible(&cfg.inputs)?;
+    preflight::check_inputs_exist(&cfg.inputs).map_err(Error::Usage)?;
+    if preflight::check_out_dir(&cfg.out).is_err() {
+        return Err(Error::output(
+            &cfg.out,
+            "output path exists and is not a directory",
+        ));
+    }
     let files = discover(&cfg.inputs)?;
+    if files.is_empty() {
+        return Err(Error::Usage(preflight::nothing_found(&cfg.inputs)));
+    }
+    let notes = check::check_inputs(cfg, &files)?;
+    print_notes(&mut report, notes, cfg.quiet);
 
     report.files_found = files.len();
     report.files_selected = files.len();
@@ -69,6 +83,19 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     progress.finish();
     report.rows_read = corpus.rows_read;
     finish(cfg, corpus, report, started)
+}
+
+/// Print notes (unless `quiet`) and warnings (always), and keep them in
+/// the report.
+pub fn print_notes(report: &mut Report, notes: Vec<String>, quiet: bool) {
+    for n in notes {
+        if n.starts_with("warning:") {
+            eprint_line(&n);
+        } else if !quiet {
+            eprint_line(&format!("note: {n}"));
+        }
+        report.notes.push(n);
+    }
 }
 
 /// Split and write a corpus, fill in the stage-2 part of the report.

@@ -2,7 +2,15 @@
 //! goes straight to grouping, as the documented stage 2 would read the
 //! chunk's xlsx, so the output equals `extract` then `dialogues` on its
 //! outputs (the unit of grouping and de-duplication is the chunk).
+//!
+//! The run is planned before anything is created (inputs, outputs of an
+//! earlier `--keep-clean` excluded, selection). `--shard K/N` writes its
+//! own corpus to `OUT/shard-K-of-N/` (the split is the shard's own), so
+//! shards sharing one `-o` never overwrite each other. `--keep-clean DIR`
+//! is an extract output directory like any other: locked per selection,
+//! journaled, and described by a manifest v2.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use super::finish;
@@ -10,7 +18,9 @@ use crate::fs::{chunk_output, ensure_dir};
 use crate::progress::Progress;
 use crate::read::find_required;
 use crate::report::ChunkStatus;
-use crate::stage1::{read_chunks, write_table, ChunkTable, TableSink};
+use crate::stage1::plan::Plan;
+use crate::stage1::rundir::RunDir;
+use crate::stage1::{read_chunks, write_table, ChunkTable, Output, TableSink};
 
 use crate::config::Config;
 use crate::dialogue::group::reread_conversions;
@@ -24,10 +34,35 @@ use crate::write::TableFormat;
 pub fn run(cfg: &Config) -> Result<Report> {
     let started = Instant::now();
     let mut report = Report::new("run");
-    ensure_dir(&cfg.out)?;
-    if let Some(dir) = &cfg.keep_clean {
-        ensure_dir(dir)?;
+    let own: Vec<std::path::PathBuf> = cfg.keep_clean.iter().cloned().collect();
+    let plan = Plan::new(cfg, &own)?;
+    crate::stage1::extract::notes(&mut report, plan.notes.clone(), cfg.quiet);
+    if plan.selected.is_empty() {
+        // An idle shard: nothing to do, no directory created.
+        report.files_found = plan.files.len();
+        report.conclude(started.elapsed());
+        return Ok(report);
     }
+    // A shard's corpus is its own: OUT/shard-K-of-N/.
+    let out = match cfg.shard {
+        Some(s) => cfg.out.join(format!("shard-{}-of-{}", s.index, s.count)),
+        None => cfg.out.clone(),
+    };
+    let mut shard_cfg;
+    let cfg = if out != cfg.out {
+        shard_cfg = cfg.clone();
+        shard_cfg.out = out;
+        &shard_cfg
+    } else {
+        cfg
+    };
+    ensure_dir(&cfg.out)?;
+    let kept = match &cfg.keep_clean {
+        Some(dir) => Some(RunDir::open(cfg, dir, &plan)?),
+        None => None,
+    };
+    let journal = kept.as_ref().map(RunDir::journal);
+    let mut written: HashMap<usize, Output> = HashMap::new();
     let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
     // The xlsx cell limit only matters when the clean tables are kept as
     // xlsx; extract would not write such a chunk, so neither is it grouped.
@@ -58,13 +93,17 @@ pub fn run(cfg: &Config) -> Result<Report> {
             } else {
                 if let Some(dir) = &cfg.keep_clean {
                     let dest = chunk_output(dir, &ct.chunk, &cfg.prefix, cfg.table_format);
-                    write_table(
+                    let o = write_table(
                         &mut ct.table,
                         &dest,
                         cfg.table_format,
                         cfg.compression_level,
                         Some(write_pool.clone()),
                     )?;
+                    if let Some(j) = &journal {
+                        j.written(ct.chunk.index, &o)?;
+                    }
+                    written.insert(ct.chunk.index, o);
                     entry.status = ChunkStatus::Written;
                     entry.output = Some(dest);
                 }
@@ -80,7 +119,19 @@ pub fn run(cfg: &Config) -> Result<Report> {
             Ok(())
         },
     );
-    read_chunks(cfg, pool, &mut report, check_limit, |_| false, &mut sink)?;
+    read_chunks(
+        cfg,
+        &plan,
+        pool,
+        &mut report,
+        check_limit,
+        |_| false,
+        &mut sink,
+    )?;
     drop(sink);
+    if let Some(dir) = kept {
+        let done = dir.finish(cfg, &plan, &report.chunks, &written, &HashMap::new())?;
+        crate::stage1::extract::notes(&mut report, done, cfg.quiet);
+    }
     finish(cfg, corpus, report, started)
 }

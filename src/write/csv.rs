@@ -25,17 +25,24 @@ fn cerr(path: &Path, e: csv::Error) -> Error {
 }
 
 impl CsvSink {
+    /// A sink creating `path` (tests and tools; outputs use [`CsvSink::to_file`]).
     pub fn create(path: &Path) -> Result<CsvSink> {
         let f = File::create(path).map_err(|e| Error::io(path, e))?;
+        Ok(CsvSink::to_file(f, path))
+    }
+
+    /// A sink writing into `f`, an open temporary (`path` is for messages):
+    /// the temporary is never opened again by its name.
+    pub fn to_file(f: File, path: &Path) -> CsvSink {
         let w = csv::WriterBuilder::new()
             .flexible(false)
             .from_writer(BufWriter::with_capacity(1 << 16, f));
-        Ok(CsvSink {
+        CsvSink {
             path: path.to_path_buf(),
             w,
             width: 0,
             buf: Vec::new(),
-        })
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Output sinks for stage 1 (one trait, one file per format).
 //!
 //! A sink receives the header once and then the rows in order; `finish`
-//! completes the file. A sink writes to the temporary path of a
-//! [`crate::fs::AtomicFile`], never under the final name.
+//! completes the file. A sink writes into the open temporary of a
+//! [`crate::fs::AtomicFile`], never under the final name, and never
+//! reopens it by name.
 
 mod csv;
 mod sheetxml;
@@ -48,16 +49,17 @@ pub trait Sink {
     fn finish(self: Box<Self>) -> Result<()>;
 }
 
-/// Open a sink of `format` writing to `path`; an xlsx sink compresses on
-/// `pool` when given.
+/// Open a sink of `format` writing into `file`, the open temporary named
+/// `path` (for messages); an xlsx sink compresses on `pool` when given.
 pub fn open_sink(
     format: TableFormat,
+    file: std::fs::File,
     path: &Path,
     compression: u8,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 ) -> Result<Box<dyn Sink>> {
     Ok(match format {
-        TableFormat::Xlsx => Box::new(XlsxSink::create(path, compression, pool)?),
-        TableFormat::Csv => Box::new(CsvSink::create(path)?),
+        TableFormat::Xlsx => Box::new(XlsxSink::to_file(file, path, compression, pool)),
+        TableFormat::Csv => Box::new(CsvSink::to_file(file, path)),
     })
 }

@@ -102,6 +102,8 @@ struct SheetBody {
 
 pub struct XlsxSink {
     path: PathBuf,
+    /// The file the package is written into (the open temporary).
+    out: Option<File>,
     /// Where temporaries go: beside the output.
     dir: PathBuf,
     level: u32,
@@ -125,20 +127,35 @@ fn xerr(path: &Path, e: rust_xlsxwriter::XlsxError) -> Error {
 }
 
 impl XlsxSink {
-    /// A sink writing `path` at zip level `compression`; pieces are packed
-    /// on `pool` when given, else on the caller's thread.
+    /// A sink creating `path` at zip level `compression`; pieces are packed
+    /// on `pool` when given, else on the caller's thread. (Tests and tools:
+    /// outputs go through [`XlsxSink::to_file`].)
     pub fn create(
         path: &Path,
         compression: u8,
         pool: Option<Arc<rayon::ThreadPool>>,
     ) -> Result<XlsxSink> {
+        let f = File::create(path).map_err(|e| Error::io(path, e))?;
+        Ok(XlsxSink::to_file(f, path, compression, pool))
+    }
+
+    /// A sink writing into `out`, an open temporary whose name is `path`
+    /// (for messages and the directory of the sheet temporaries): the
+    /// temporary is never opened again by its name.
+    pub fn to_file(
+        out: File,
+        path: &Path,
+        compression: u8,
+        pool: Option<Arc<rayon::ThreadPool>>,
+    ) -> XlsxSink {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
         let max_pending = pool.as_ref().map_or(0, |p| 2 * p.current_num_threads() + 1);
-        Ok(XlsxSink {
+        XlsxSink {
             path: path.to_path_buf(),
+            out: Some(out),
             dir,
             level: compression as u32,
             pool,
@@ -150,7 +167,7 @@ impl XlsxSink {
             pending: VecDeque::new(),
             max_pending,
             piece_rows: PIECE_ROWS,
-        })
+        }
     }
 
     /// Cut pieces at `n` rows (tests: many pieces from few rows).
@@ -307,7 +324,10 @@ impl XlsxSink {
         let package = self.package()?;
         let zerr = |e: zip::result::ZipError| Error::output(&path, format!("package: {e}"));
         let mut members = zip::ZipArchive::new(std::io::Cursor::new(package)).map_err(zerr)?;
-        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let file = self
+            .out
+            .take()
+            .ok_or_else(|| Error::output(&path, "the package was already written"))?;
         let mut z = ZipOut::new(BufWriter::with_capacity(1 << 20, file));
         let io = |e| Error::io(&path, e);
         for i in 0..members.len() {

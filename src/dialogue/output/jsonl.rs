@@ -15,12 +15,12 @@ pub(super) struct Jsonl {
 }
 
 impl Jsonl {
-    pub(super) fn create(path: &Path) -> Result<Jsonl> {
-        let f = File::create(path).map_err(|e| Error::io(path, e))?;
-        Ok(Jsonl {
+    /// Write into `f`, the open temporary named `path`.
+    pub(super) fn create(f: File, path: &Path) -> Jsonl {
+        Jsonl {
             w: BufWriter::with_capacity(1 << 20, f),
             path: path.to_path_buf(),
-        })
+        }
     }
 }
 

@@ -17,9 +17,9 @@ impl Reversed {
     /// The channel holds 32 dialogues a worker: a dialogue is a few hundred
     /// bytes, and handing them over one by one would wake the writer for
     /// each; a few dozen a thread keep it busy at little memory.
-    pub(super) fn spawn(path: &Path, jobs: usize) -> Result<Reversed> {
+    pub(super) fn spawn(file: std::fs::File, path: &Path, jobs: usize) -> Result<Reversed> {
         Ok(Reversed {
-            writer: ReverseWriter::spawn(path, 32 * jobs.max(1))?,
+            writer: ReverseWriter::spawn(file, path, 32 * jobs.max(1))?,
         })
     }
 }

@@ -35,7 +35,8 @@ pub trait CorpusOutput {
 }
 
 /// The files of `format` for the set `set` (`train`, `val`) under `out`:
-/// each with its atomic guard, the output writing to its temporary.
+/// each with its atomic guard, the output writing into its open temporary
+/// (never reopened by name).
 fn open(
     format: CorpusFormat,
     out: &Path,
@@ -45,14 +46,14 @@ fn open(
     let file = |dir: &str, ext: &str| -> Result<AtomicFile> {
         let d = out.join(dir);
         ensure_dir(&d)?;
-        Ok(AtomicFile::new(&d.join(format!("{set}.{ext}"))))
+        AtomicFile::new(&d.join(format!("{set}.{ext}")))
     };
     Ok(match format {
         CorpusFormat::Txt => {
             let std = file("std", "txt")?;
             let mmi = file("mmi", "txt")?;
-            let std_out = txt::Forward::create(std.tmp_path())?;
-            let mmi_out = mmi::Reversed::spawn(mmi.tmp_path(), jobs)?;
+            let std_out = txt::Forward::create(std.try_clone()?, std.tmp_path());
+            let mmi_out = mmi::Reversed::spawn(mmi.try_clone()?, mmi.tmp_path(), jobs)?;
             vec![
                 (std, Box::new(std_out) as Box<dyn CorpusOutput>),
                 (mmi, Box::new(mmi_out)),
@@ -60,7 +61,7 @@ fn open(
         }
         CorpusFormat::Jsonl => {
             let f = file("jsonl", "jsonl")?;
-            let o = jsonl::Jsonl::create(f.tmp_path())?;
+            let o = jsonl::Jsonl::create(f.try_clone()?, f.tmp_path());
             vec![(f, Box::new(o) as Box<dyn CorpusOutput>)]
         }
     })

@@ -16,13 +16,13 @@ pub(super) struct Forward {
 }
 
 impl Forward {
-    pub(super) fn create(path: &Path) -> Result<Forward> {
-        let f = File::create(path).map_err(|e| Error::io(path, e))?;
-        Ok(Forward {
+    /// Write into `f`, the open temporary named `path`.
+    pub(super) fn create(f: File, path: &Path) -> Forward {
+        Forward {
             w: BufWriter::with_capacity(1 << 20, f),
             path: path.to_path_buf(),
             buf: String::new(),
-        })
+        }
     }
 }
 
