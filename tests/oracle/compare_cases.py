@@ -52,9 +52,13 @@ def expected_cell(tok):
     (t:) is written by pandas' to_excel as the text str(time); a duration
     (D:) as the number total_seconds()/86400 (format '0').  That is what
     the reference's own chunk file holds, so stage 2 re-reading it (and
-    sheetsift's `run`) sees text and a number."""
+    sheetsift's `run`) sees text and a number.  An infinite number, which no
+    xlsx cell can hold, is written as the text 'inf' / '-inf' (to_excel's
+    inf_rep)."""
     if tok.startswith('t:'):
         return 's:' + dump_cells_ext.escape_text(tok[2:])
+    if tok in ('n:inf', 'n:-inf'):
+        return 's:' + tok[2:]
     if tok.startswith('D:'):
         return dump_cells_ext.fmt_number(parse_timedelta(tok[2:]).total_seconds() / 86400)
     return tok

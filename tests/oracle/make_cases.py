@@ -426,11 +426,14 @@ def case_header_blank():
 def case_header_types():
     """Header cells keep their type as pandas' column names (2023 and '2023'
     are two columns), 'NA' stays a name, duplicate names are mangled
-    (x, x.1, ... skipping names that exist), empty cells are 'Unnamed: N'."""
+    (x, x.1, ... skipping names that exist), empty cells are 'Unnamed: N'
+    (N the 0-based position; mangled after the named columns, so the
+    literal name 'Unnamed: 14' keeps it and the empty cell at 14 becomes
+    'Unnamed: 14.1')."""
     import datetime as dt
     d = fresh_input('header_types')
     extra = [2023, '2023', True, dt.datetime(2023, 5, 1), 'NA', 'x', 'x', 'x.1', None, 1.5,
-             dt.time(9, 30), 'Unnamed: 16', None, 2023, '消息内容', '']
+             dt.time(9, 30), 'Unnamed: 14', None, 2023, '消息内容', '']
     header = HEADER + extra
     contents = ['你好', '在吗', '好的。', '谢谢', '再见', '嗯嗯']
     rows = keyed(2, 'K%d', 'wxid_k%02d', contents)
@@ -622,22 +625,27 @@ def case_ids64():
     for k, v in enumerate([1234567890123456789, 1234567890123456788, 9223372036854775807, 12345678901234567]):
         rows.append(['E0', 'wxid_e', '是' if k % 2 else '否', v, '2023-05-01 14:%02d:00' % k, k])
     write_bytes(os.path.join(d, 'e_content.csv'), csv_bytes(rows))
-    # xlsx: openpyxl writes a Python int with all its digits (<v>...</v>)
-    # and reads it back exactly; text ids stay text.
+    # xlsx numeric cells whose <v> holds all the digits (openpyxl reads
+    # them with int(), exactly); text ids stay text.  One file per kind, so
+    # a file error in one does not hide the others.
     xrows = []
     for k, (a, c) in enumerate(pairs):
         xrows.append([V(str(a)), V(str(c)), '是' if k % 2 else '否', '表%d' % k, '2023-05-02 10:%02d:00' % k,
                       V(str(10 ** 18 + k))])
-    for k, v in enumerate(['9223372036854775808', '18446744073709551615', '123456789012345678901', '1234567890123456789']):
-        xrows.append(['G%d' % (k // 2), 'wxid_g', '是' if k % 2 else '否', V(v), '2023-05-02 10:3%d:00' % k, k])
     for k, (a, c) in enumerate(pairs):
         xrows.append([str(a), str(c), '否', '文本%d' % k, '2023-05-02 11:%02d:00' % k, k])
-    xrows.append([F(1.2345678901234568e18, '0'), 'wxid_f', '否', F(1234567890123456789, '0'), '2023-05-02 12:00:00', 1])
+    xrows.append([F(1.2345678901234568e18, '0'), 'wxid_f', '否', V('1234567890123456789'), '2023-05-02 12:00:00', 1])
+    write_xlsx_cells(os.path.join(d, 'f_numeric_int64.xlsx'), [('Sheet1', [HEADER] + xrows)])
+    xrows = []
+    for k, v in enumerate(['9223372036854775808', '18446744073709551615', '123456789012345678901', '-9223372036854775809']):
+        xrows.append(['G%d' % (k // 2), 'wxid_g', '是' if k % 2 else '否', V(v), '2023-05-02 10:3%d:00' % k, k])
+    write_xlsx_cells(os.path.join(d, 'g_numeric_beyond_int64.xlsx'), [('Sheet1', [HEADER] + xrows)])
     # Integral floats at or past 2^63: pandas' xlsx reader makes every
     # integral number a Python int, so the corpus holds all the digits.
+    xrows = []
     for k, v in enumerate([1e20, 2.5e19, 9.223372036854776e18, -9.3e18, -0.0, 1e300]):
         xrows.append(['F1', 'wxid_f', '是' if k % 2 else '否', v, '2023-05-02 13:%02d:00' % k, 20 + k])
-    write_xlsx_cells(os.path.join(d, 'f_numeric.xlsx'), [('Sheet1', [HEADER] + xrows)])
+    write_xlsx_cells(os.path.join(d, 'h_integral_floats.xlsx'), [('Sheet1', [HEADER] + xrows)])
     return 'ids64', ['--val-size', '0.3', '--seed', '6']
 
 
