@@ -260,8 +260,9 @@ RAW_V = re.compile(rb'<c r="([A-Z]+[0-9]+)"( s="[0-9]+")? t="inlineStr"><is><t>R
 
 
 def normalize_zip(path):
-    """Rewrite a zip container with fixed member times (openpyxl and odfpy
-    stamp the current time), so a rerun reproduces the same bytes; in
+    """Rewrite a zip container with fixed member times and a fixed modified
+    date (openpyxl and odfpy stamp the current time), so a rerun reproduces
+    the same bytes; in
     worksheets, turn the placeholder text cells of V() into numeric cells
     with that exact <v> text."""
     import zipfile
@@ -269,6 +270,8 @@ def normalize_zip(path):
         members = [(i, z.read(i.filename)) for i in z.infolist()]
     with zipfile.ZipFile(path, 'w') as z:
         for info, data in members:
+            if info.filename == 'docProps/core.xml':  # openpyxl stamps 'modified' at save
+                data = re.sub(rb'(<dcterms:modified[^>]*>)[^<]*', rb'\g<1>2023-01-01T00:00:00Z', data)
             if info.filename.startswith('xl/worksheets/'):
                 data = RAW_V.sub(lambda m: b'<c r="' + m.group(1) + b'"' + (m.group(2) or b'') + b' t="n"><v>'
                                  + m.group(3) + b'</v></c>', data)
