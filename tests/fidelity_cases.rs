@@ -144,6 +144,7 @@ cases!(
     ids64,
     xls_types,
     ods_types,
+    chain_floats,
 );
 
 /// Every case directory with the fidelity layout has a test above (the four

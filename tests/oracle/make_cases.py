@@ -799,10 +799,28 @@ def case_ods_types():
     return 'ods_types', ['--val-size', '0.3', '--seed', '2']
 
 
+def case_chain_floats():
+    """The reference's stage 2 on its own chunk files reads back what
+    openpyxl wrote there: every number as '%.16g' (0.30000000000000004 ->
+    0.3, a 19-digit id -> 1.234567890123457e+18, re-read as the integer
+    1234567890123456954), so its two steps differ from its one-file
+    dialogues; expected_chain holds the two steps."""
+    d = fresh_input('chain_floats')
+    rows = [[V('1234567890123456789'), 'wxid_a', '否', V('0.30000000000000004'), '2023-05-01 10:00:00', 1],
+            [V('1234567890123456789'), 'wxid_a', '是', V('0.1234567890123456789'), '2023-05-01 10:01:00', 2],
+            [V('1234567890123456788'), 'wxid_a', '否', V('2.220446049250313e-16'), '2023-05-01 10:02:00', 3],
+            [7, 'wxid_b', '否', V('123456789.12345679'), '2023-05-01 10:03:00', 4],
+            [7, 'wxid_b', '是', '好的', '2023-05-01 10:04:00', 5],
+            [8, 'wxid_c', '否', V('1e-05'), '2023-05-01 10:05:00', 6]]
+    write_xlsx_cells(os.path.join(d, 'a.xlsx'), [('Sheet1', [HEADER] + rows)])
+    write_xlsx_cells(os.path.join(d, 'b.xlsx'), [('Sheet1', [HEADER] + keyed(2, 'C%d', 'wxid_c%d', ['嗯', '哦', '行']))])
+    return 'chain_floats', ['--val-size', '0.3', '--seed', '1']
+
+
 FIDELITY_CASES = [case_times, case_date1904, case_header_blank, case_header_types, case_csv_blank_lines,
                   case_csv_forms, case_csv_trailing_comma, case_gb18030_map, case_gb18030_invalid, case_ids64,
-                  case_xls_types, case_ods_types]
-CHAIN_CASES = {'times', 'date1904'}
+                  case_xls_types, case_ods_types, case_chain_floats]
+CHAIN_CASES = {'times', 'date1904', 'chain_floats'}
 
 
 def check_dumper():
