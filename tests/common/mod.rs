@@ -379,7 +379,7 @@ pub fn assert_cells(xlsx: &Path, cells_csv: &Path) {
     let got = dump_xlsx(xlsx);
     let want: Vec<Vec<String>> = read_cells_csv(cells_csv)
         .iter()
-        .map(|r| r.iter().map(|t| written_token(t)).collect())
+        .map(|r| r.iter().map(String::as_str).map(written_token).collect())
         .collect();
     assert_eq!(
         got.len(),
