@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""Run the reference workflow.py with tests/oracle/dump_cells_ext.py as its
+cell dumper (workflow.py imports `dump_cells` from its own directory, whose
+dump has no token for times and durations).
+
+    python tests/oracle/refrun.py ../shared/reference/workflow.py extract --dump-cells ...
+
+Everything else is the reference unchanged: the script runs as __main__ with
+its own directory first on sys.path, as `python workflow.py` would.
+"""
+import os
+import runpy
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    workflow = os.path.abspath(sys.argv[1])
+    sys.path.insert(0, HERE)
+    import dump_cells_ext
+    sys.modules['dump_cells'] = dump_cells_ext
+    sys.path[0] = os.path.dirname(workflow)
+    sys.argv = [workflow] + sys.argv[2:]
+    # runpy makes the script the __main__ module while it runs, so the
+    # multiprocessing Pool (fork) finds its worker functions by name.
+    runpy.run_path(workflow, run_name='__main__')
+
+
+if __name__ == '__main__':
+    main()
