@@ -218,6 +218,14 @@ fn encode_row(w: &mut impl Write, row: &[Value]) -> io::Result<()> {
                 w.write_all(&[5])?;
                 w.write_all(&x.to_le_bytes())?;
             }
+            Value::Time(us) => {
+                w.write_all(&[6])?;
+                w.write_all(&us.to_le_bytes())?;
+            }
+            Value::Duration(us) => {
+                w.write_all(&[7])?;
+                w.write_all(&us.to_le_bytes())?;
+            }
         }
     }
     Ok(())
@@ -257,6 +265,14 @@ fn decode_row(r: &mut impl Read, row: &mut Vec<Value>) -> io::Result<()> {
             5 => {
                 r.read_exact(&mut b8)?;
                 Value::DateTime(f64::from_le_bytes(b8))
+            }
+            6 => {
+                r.read_exact(&mut b8)?;
+                Value::Time(u64::from_le_bytes(b8))
+            }
+            7 => {
+                r.read_exact(&mut b8)?;
+                Value::Duration(i64::from_le_bytes(b8))
             }
             t => {
                 return Err(io::Error::new(
@@ -299,11 +315,14 @@ mod tests {
         ))
         .unwrap();
         t.push_sheet(sheet(
-            &["d"],
-            vec![vec![Value::Bool(true)], vec![Value::DateTime(45000.5)]],
+            &["d", "e"],
+            vec![
+                vec![Value::Bool(true), Value::Time(34_200_000_000)],
+                vec![Value::DateTime(45000.5), Value::Duration(-43_200_000_000)],
+            ],
         ))
         .unwrap();
-        assert_eq!(t.columns(), ["a", "b", "c", "d"]);
+        assert_eq!(t.columns(), ["a", "b", "c", "d", "e"]);
         let mut got = Vec::new();
         t.for_each_row(|r| {
             got.push(r.to_vec());
@@ -316,8 +335,20 @@ mod tests {
             vec![
                 vec![Value::Int(1), Value::text("x")],
                 vec![Value::Float(2.5), Value::text("y")],
-                vec![e.clone(), e.clone(), e.clone(), Value::Bool(true)],
-                vec![e.clone(), e.clone(), e, Value::DateTime(45000.5)],
+                vec![
+                    e.clone(),
+                    e.clone(),
+                    e.clone(),
+                    Value::Bool(true),
+                    Value::Time(34_200_000_000)
+                ],
+                vec![
+                    e.clone(),
+                    e.clone(),
+                    e,
+                    Value::DateTime(45000.5),
+                    Value::Duration(-43_200_000_000)
+                ],
             ]
         );
         // A second pass sees the same rows.

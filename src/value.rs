@@ -31,6 +31,15 @@ pub enum Value {
     Bool(bool),
     /// An Excel serial date-time (1900 system; 1904 inputs are converted).
     DateTime(f64),
+    /// A time of day (Python `datetime.time`), in microseconds since
+    /// midnight: a date- or time-formatted xlsx number in [0, 1), as
+    /// openpyxl's `from_excel` returns it (ms-rounded); xls likewise (xlrd
+    /// + pandas); an ods time cell.
+    Time(u64),
+    /// A duration (Python `datetime.timedelta`), in microseconds: an xlsx
+    /// number under an elapsed format (`[h]:mm:ss`, `[mm]:ss`, `[ss]`), as
+    /// openpyxl's `from_excel(..., timedelta=True)` returns it.
+    Duration(i64),
 }
 
 impl Value {
@@ -110,6 +119,8 @@ impl Value {
             }
             Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
             Value::DateTime(serial) => DateTimeParts::from_serial(*serial).to_python_str(),
+            Value::Time(us) => time_str(*us),
+            Value::Duration(us) => timedelta_str(*us),
         }
     }
 
@@ -119,6 +130,8 @@ impl Value {
         match self {
             Value::Text(s) => Key::Text(s.clone()),
             Value::DateTime(d) => Key::DateTime(OrdF64(*d)),
+            Value::Time(us) => Key::Time(*us),
+            Value::Duration(us) => Key::Duration(*us),
             Value::Empty => Key::Text("".into()),
             other => Key::Number(OrdF64(other.as_number().unwrap_or(f64::NAN))),
         }
@@ -139,6 +152,14 @@ impl Value {
             Value::DateTime(d) => {
                 out.push(b'D');
                 out.extend_from_slice(&d.to_bits().to_le_bytes());
+            }
+            Value::Time(us) => {
+                out.push(b'H');
+                out.extend_from_slice(&us.to_le_bytes());
+            }
+            Value::Duration(us) => {
+                out.push(b'U');
+                out.extend_from_slice(&us.to_le_bytes());
             }
             Value::Empty => out.push(b'E'),
             other => {
@@ -174,12 +195,91 @@ impl std::hash::Hash for OrdF64 {
     }
 }
 
-/// Grouping / de-duplication key of one value (Python equality classes).
+/// Grouping / de-duplication key of one value (Python equality classes:
+/// a `time` equals only an equal `time`, a `timedelta` only an equal
+/// `timedelta`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Key {
     Number(OrdF64),
     DateTime(OrdF64),
+    Time(u64),
+    Duration(i64),
     Text(Box<str>),
+}
+
+const US_PER_DAY: i64 = 86_400_000_000;
+
+/// `str(datetime.time)`: `09:30:00`, or `12:30:00.500000` with microseconds.
+pub fn time_str(us: u64) -> String {
+    let secs = us / 1_000_000;
+    let mut s = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if us % 1_000_000 != 0 {
+        let _ = write!(s, ".{:06}", us % 1_000_000);
+    }
+    s
+}
+
+/// `str(datetime.timedelta)`: `1 day, 2:00:00`, `-1 day, 12:00:00`,
+/// `0:00:00.500000` (days may be negative; the rest never is).
+pub fn timedelta_str(us: i64) -> String {
+    let days = us.div_euclid(US_PER_DAY);
+    let rem = us.rem_euclid(US_PER_DAY);
+    let mut s = String::new();
+    if days != 0 {
+        let plural = if days.abs() != 1 { "s" } else { "" };
+        let _ = write!(s, "{days} day{plural}, ");
+    }
+    let secs = rem / 1_000_000;
+    let _ = write!(s, "{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if rem % 1_000_000 != 0 {
+        let _ = write!(s, ".{:06}", rem % 1_000_000);
+    }
+    s
+}
+
+/// openpyxl's `from_excel` on a date-formatted number: a time of day
+/// (microseconds) when `0 <= v < 1` and the fraction, rounded (half to
+/// even) to the millisecond, stays within the day; `None` for a date-time.
+pub fn excel_time(v: f64) -> Option<u64> {
+    if !(0.0..1.0).contains(&v) {
+        return None;
+    }
+    let ms = (v * 86_400_000.0).round_ties_even() as u64;
+    (ms < 86_400_000).then_some(ms * 1000)
+}
+
+/// openpyxl's `from_excel(v, timedelta=True)`: Python's
+/// `timedelta(days=v)` (rounded to the microsecond as CPython does: whole
+/// days, whole seconds of the fraction, then the microseconds half to
+/// even), then, when there are microseconds, floored to the second plus
+/// the microseconds rounded to the millisecond (`round(us, -3)`).
+pub fn excel_duration(v: f64) -> Option<i64> {
+    if !v.is_finite() || v.abs() >= 1e8 {
+        return None; // beyond timedelta's range (999999999 days): OverflowError
+    }
+    let days = v.trunc();
+    let day_secs = (v - days) * 86_400.0;
+    let whole_secs = day_secs.trunc();
+    let us = ((day_secs - whole_secs) * 1e6).round_ties_even();
+    let total = days as i64 * US_PER_DAY + whole_secs as i64 * 1_000_000 + us as i64;
+    let micro = total.rem_euclid(1_000_000);
+    if micro == 0 {
+        return Some(total);
+    }
+    // round(micro, -3): half to even on the thousands.
+    let (q, r) = (micro / 1000, micro % 1000);
+    let q = match r.cmp(&500) {
+        Ordering::Less => q,
+        Ordering::Greater => q + 1,
+        Ordering::Equal => q + (q & 1),
+    };
+    Some(total.div_euclid(1_000_000) * 1_000_000 + q * 1000)
+}
+
+/// The number pandas' `to_excel` writes for a `timedelta`:
+/// `total_seconds() / 86400`.
+pub fn duration_days(us: i64) -> f64 {
+    (us as f64 / 1e6) / 86_400.0
 }
 
 /// Python's `repr(float)`: the shortest digits that round-trip, in fixed
@@ -410,6 +510,37 @@ mod tests {
         assert_eq!(p.to_python_str(), "2023-04-10 04:29:32");
         let back = DateTimeParts::from_serial(p.to_serial());
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn times_and_durations_print_as_python() {
+        assert_eq!(time_str(excel_time(0.395833333333333).unwrap()), "09:30:00");
+        assert_eq!(time_str(excel_time(0.0).unwrap()), "00:00:00");
+        assert_eq!(
+            time_str(excel_time(0.5208391203703704).unwrap()),
+            "12:30:00.500000"
+        );
+        assert_eq!(time_str(excel_time(0.999).unwrap()), "23:58:33.600000");
+        assert_eq!(excel_time(0.999999999), None);
+        assert_eq!(excel_time(1.5), None);
+        for (v, want) in [
+            (1.083333333333333, "1 day, 2:00:00"),
+            (0.75, "18:00:00"),
+            (0.01, "0:14:24"),
+            (1.157407407407407e-05, "0:00:01"),
+            (-0.5, "-1 day, 12:00:00"),
+            (30.25, "30 days, 6:00:00"),
+            (5.787037037037037e-06, "0:00:00.500000"),
+            (2.5, "2 days, 12:00:00"),
+        ] {
+            assert_eq!(timedelta_str(excel_duration(v).unwrap()), want, "{v}");
+        }
+        assert_eq!(
+            duration_days(excel_duration(1.083333333333333).unwrap()),
+            1.0833333333333333
+        );
+        assert_ne!(Value::Time(0).key(), Value::Duration(0).key());
+        assert!(!Value::Duration(0).py_eq(&Value::Int(0)));
     }
 
     #[test]

@@ -32,9 +32,18 @@ fn reference(path: &Path, columns: &[String], rows: &[Vec<Value>]) {
                 Value::Empty => continue,
                 Value::Text(s) => ws.write_string(r, c, s.as_ref()),
                 Value::Int(i) => ws.write_number(r, c, *i as f64),
+                // pandas' `to_excel` writes ±inf as the text `inf`/`-inf`
+                // (rust_xlsxwriter would write `INF`).
+                Value::Float(f) if f.is_infinite() => {
+                    ws.write_string(r, c, if *f > 0.0 { "inf" } else { "-inf" })
+                }
                 Value::Float(f) => ws.write_number(r, c, *f),
                 Value::Bool(b) => ws.write_boolean(r, c, *b),
                 Value::DateTime(d) => ws.write_number_with_format(r, c, *d, &date),
+                // As pandas writes them: a time as `str(time)`, a duration
+                // as its days.
+                Value::Time(_) => ws.write_string(r, c, v.to_text()),
+                Value::Duration(us) => ws.write_number(r, c, *us as f64 / 1e6 / 86_400.0),
             }
             .unwrap();
         }
@@ -116,6 +125,12 @@ fn known_rows_match_rust_xlsxwriter() {
             Value::Float(-0.0),
             Value::Float(1e-300),
         ],
+        vec![
+            Value::Time(34_200_000_000),
+            Value::Time(45_000_500_000),
+            Value::Duration(93_600_000_000),
+            Value::Duration(-43_200_000_000),
+        ],
         vec![Value::Bool(false), text("\t"), text("\u{FFFE}\u{FFFF}😀")],
         // Past column Z.
         (0..30).map(Value::Int).collect(),
@@ -139,6 +154,8 @@ fn value() -> impl Strategy<Value = Value> {
         any::<f64>().prop_map(Value::Float),
         any::<bool>().prop_map(Value::Bool),
         (0.0..3e6f64).prop_map(Value::DateTime),
+        (0u64..86_400_000_000).prop_map(Value::Time),
+        any::<i32>().prop_map(|s| Value::Duration(s as i64 * 1000)),
     ]
 }
 

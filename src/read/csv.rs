@@ -103,11 +103,18 @@ pub(super) fn read(
         .from_reader(text.as_bytes());
     let mut records = rdr.records();
     let mut b = c.sheet_with("csv", false);
-    let header = match records.next() {
-        Some(r) => r.map_err(|e| FileErrorKind::Csv(e.to_string()))?,
-        None => {
-            c.end_sheet(b);
-            return Ok(());
+    let header = loop {
+        match records.next() {
+            Some(r) => {
+                let r = r.map_err(|e| FileErrorKind::Csv(e.to_string()))?;
+                if !is_blank_line(&r) {
+                    break r;
+                }
+            }
+            None => {
+                c.end_sheet(b);
+                return Ok(());
+            }
         }
     };
     let width = header.len();
@@ -115,8 +122,8 @@ pub(super) fn read(
     let mut lines: Vec<u64> = Vec::new();
     for rec in records {
         let rec = rec.map_err(|e| FileErrorKind::Csv(e.to_string()))?;
-        if rec.len() == 1 && rec[0].is_empty() {
-            continue; // a blank line
+        if is_blank_line(&rec) {
+            continue;
         }
         if rec.len() > width {
             let line = rec.position().map(|p| p.line()).unwrap_or(0);
@@ -155,6 +162,13 @@ pub(super) fn read(
     }
     c.end_sheet(b);
     Ok(())
+}
+
+/// A blank line to pandas' C tokenizer (`skip_blank_lines`): empty, or only
+/// spaces and tabs (its whitespace-line state; the csv crate already drops
+/// empty lines, but a line of spaces is one field of spaces to it).
+fn is_blank_line(rec: &csv::StringRecord) -> bool {
+    rec.len() == 1 && rec[0].bytes().all(|b| b == b' ' || b == b'\t')
 }
 
 /// pandas' inference for one column of raw fields (`None` = NA): all

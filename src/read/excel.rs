@@ -11,7 +11,7 @@ use calamine::{open_workbook, Data, DataRef, Ods, Reader, Xls, Xlsb};
 
 use super::collect::{Collector, RowAssembler};
 use crate::error::FileErrorKind;
-use crate::value::{DateTimeParts, Value};
+use crate::value::{excel_time, DateTimeParts, Value};
 
 pub(super) fn read(
     path: &Path,
@@ -136,6 +136,13 @@ fn from_data(v: &Data) -> Value {
 }
 
 fn excel_datetime(d: &calamine::ExcelDateTime) -> Value {
+    // pandas' xlrd reader: a date cell whose date is 1899-12-31 (1904:
+    // 1904-01-01), i.e. a serial in [0, 1) whose ms-rounded fraction stays
+    // within the day, is a `time` — under any date format, elapsed ones too
+    // (xlrd has no durations).
+    if let Some(us) = excel_time(d.as_f64()) {
+        return Value::Time(us);
+    }
     // to_ymd_hms_milli knows the workbook's epoch (1900 or 1904).
     let (year, month, day, hour, minute, second, milli) = d.to_ymd_hms_milli();
     let parts = DateTimeParts {

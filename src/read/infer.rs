@@ -43,7 +43,7 @@ impl ColumnKinds {
                         k.blocked = true
                     }
                 }
-                Value::DateTime(_) => k.blocked = true,
+                Value::DateTime(_) | Value::Time(_) | Value::Duration(_) => k.blocked = true,
             }
         }
     }

@@ -48,6 +48,7 @@ pub fn csv_text(v: &Value) -> String {
         Value::Float(f) => py_float_repr(*f),
         Value::Bool(b) => if *b { "True" } else { "False" }.into(),
         Value::DateTime(d) => DateTimeParts::from_serial(*d).to_python_str(),
+        Value::Time(_) | Value::Duration(_) => v.to_text(),
     }
 }
 

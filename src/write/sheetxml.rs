@@ -4,7 +4,7 @@
 //! be formatted on any thread and in any batch. `tests/xlsx_writer.rs`
 //! checks the result against rust_xlsxwriter itself.
 
-use crate::value::Value;
+use crate::value::{duration_days, time_str, Value};
 
 /// The cell format index rust_xlsxwriter gives the date format, the only
 /// format sheetsift uses.
@@ -52,22 +52,34 @@ impl Used {
 }
 
 /// What a cell is written as.
+///
+/// A time of day is written as the text `str(time)` and a duration as the
+/// number of days `total_seconds() / 86400`, as pandas' `to_excel` writes
+/// them: the reference's stage 2 reads its own chunk files back so (a time
+/// as text, a duration as a plain number), and `dialogues` on sheetsift's
+/// chunk files must give the same corpus. Typed cells (a time- or
+/// `[h]:mm:ss`-formatted number) would be read back as a time and a
+/// duration, which agrees for times but not for durations
+/// (tests/cases/README.md, "Dump tokens").
 enum Cell<'a> {
     Str(&'a str),
+    Owned(String),
     /// Finite.
     Num(f64),
     Bool(bool),
 }
 
 impl Cell<'_> {
-    /// rust_xlsxwriter writes NaN and infinities as strings.
+    /// No xlsx number is infinite: pandas' `to_excel` writes ±inf as the
+    /// text `inf` / `-inf` (its `inf_rep`), and so does sheetsift. NaN
+    /// never reaches here (missing values are not written).
     fn number(f: f64) -> Cell<'static> {
         if f.is_nan() {
             Cell::Str("NAN")
         } else if f == f64::INFINITY {
-            Cell::Str("INF")
+            Cell::Str("inf")
         } else if f == f64::NEG_INFINITY {
-            Cell::Str("-INF")
+            Cell::Str("-inf")
         } else {
             Cell::Num(f)
         }
@@ -95,6 +107,8 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
                 Value::Float(f) => (Cell::number(*f), false),
                 Value::Bool(b) => (Cell::Bool(*b), false),
                 Value::DateTime(d) => (Cell::number(*d), true),
+                Value::Time(us) => (Cell::Owned(time_str(*us)), false),
+                Value::Duration(us) => (Cell::number(duration_days(*us)), false),
             };
             if first.is_none() {
                 out.extend_from_slice(b"<row r=\"");
@@ -113,6 +127,7 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
             }
             match cell {
                 Cell::Str(s) => inline_string(s, out),
+                Cell::Owned(s) => inline_string(&s, out),
                 Cell::Num(f) => {
                     out.extend_from_slice(b"><v>");
                     out.extend_from_slice(num.format_finite(f).as_bytes());

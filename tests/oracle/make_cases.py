@@ -39,7 +39,8 @@ import openpyxl
 
 REF = os.path.abspath('../shared/reference')  # main() takes another from the command line
 WORKFLOW = os.path.join(REF, 'workflow.py')
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, '..'))
 CASES = os.path.join(ROOT, 'cases')
 DATA = os.path.join(ROOT, 'data')
 HEADER = ['坐席id', '客户微信id', '是否客服', '消息内容', '发送时间', '消息id']
@@ -221,8 +222,13 @@ def run_chain(case, dargs):
     tmp = os.path.join(d, 'tmp_extract')
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(os.path.join(d, 'expected_chain'), ignore_errors=True)
-    subprocess.run([sys.executable, WORKFLOW, 'extract', '--out', tmp, '--chunk-size', '2', '--jobs', '2', 'input'],
-                   cwd=d, check=False)
+    # The chunk files hold every number at full precision (refrun.py's
+    # REFRUN_FULL_PRECISION), as sheetsift's do: the reference's own
+    # '%.16g' write is a deliberate difference (README, tests/cases/README.md).
+    env = dict(os.environ, REFRUN_FULL_PRECISION='1')
+    subprocess.run([sys.executable, os.path.join(HERE, 'refrun.py'), WORKFLOW, 'extract', '--out', tmp,
+                    '--chunk-size', '2', '--jobs', '2', 'input'],
+                   cwd=d, env=env, check=False)
     r = subprocess.run([sys.executable, WORKFLOW, 'dialogues', '--out', 'expected_chain'] + dargs + [tmp],
                        cwd=d, check=False)
     shutil.rmtree(tmp)

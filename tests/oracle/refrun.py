@@ -7,6 +7,12 @@ dump has no token for times and durations).
 
 Everything else is the reference unchanged: the script runs as __main__ with
 its own directory first on sys.path, as `python workflow.py` would.
+
+With REFRUN_FULL_PRECISION=1 in the environment, openpyxl writes every
+number of the chunk files at full precision (floats as `repr`, integers as
+all their digits) instead of its `'%.16g'`: the reference's two steps as
+they are when the intermediate files lose nothing, which is what sheetsift's
+chunk files hold (README, "Deliberate differences": the `run` chain).
 """
 import os
 import runpy
@@ -15,7 +21,27 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def full_precision():
+    """openpyxl's `safe_string` with exact numbers (see the docstring)."""
+    import numbers
+    import openpyxl.cell._writer as writer
+    original = writer.safe_string
+
+    def exact(value):
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return str(int(value))
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            f = float(value)
+            if f == f and f not in (float('inf'), float('-inf')):
+                return repr(f)
+        return original(value)
+
+    writer.safe_string = exact
+
+
 def main():
+    if os.environ.get('REFRUN_FULL_PRECISION') == '1':
+        full_precision()
     workflow = os.path.abspath(sys.argv[1])
     sys.path.insert(0, HERE)
     import dump_cells_ext

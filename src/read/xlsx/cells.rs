@@ -4,12 +4,13 @@
 
 use super::fastsheet::RawCell;
 use super::shared_strings::decode_excel_escapes;
-use crate::value::{DateTimeParts, Value};
+use super::styles::NumKind;
+use crate::value::{excel_duration, excel_time, DateTimeParts, Value};
 
 /// What typing a cell needs from the rest of the workbook.
 pub(super) struct Ctx<'a> {
     pub shared: &'a [Box<str>],
-    pub date_styles: &'a [bool],
+    pub date_styles: &'a [NumKind],
     pub date1904: bool,
 }
 
@@ -59,7 +60,7 @@ pub(super) fn cell_value(
     v: &str,
     ctx: &Ctx<'_>,
 ) -> Result<Value, String> {
-    let is_date = || ctx.date_styles.get(style).copied().unwrap_or(false);
+    let kind = ctx.date_styles.get(style).copied().unwrap_or_default();
     Ok(match ty {
         CellType::Number => {
             let trimmed = v.trim();
@@ -67,15 +68,22 @@ pub(super) fn cell_value(
                 trimmed.parse().map_err(|_| format!("bad number {v:?}"))?
             } else {
                 let i: i64 = trimmed.parse().map_err(|_| format!("bad number {v:?}"))?;
-                if !is_date() {
+                if kind == NumKind::Number {
                     return Ok(Value::Int(i));
                 }
                 i as f64
             };
-            if is_date() {
-                Value::DateTime(if ctx.date1904 { x + 1462.0 } else { x })
-            } else {
-                Value::number(x)
+            match kind {
+                NumKind::Number => Value::number(x),
+                // openpyxl: a serial beyond timedelta's range is an error
+                // cell, which pandas reads as missing.
+                NumKind::Duration => excel_duration(x).map_or(Value::Empty, Value::Duration),
+                // A time of day is decided on the raw serial, before the
+                // 1904 shift (openpyxl's `from_excel`).
+                NumKind::Date => match excel_time(x) {
+                    Some(us) => Value::Time(us),
+                    None => Value::DateTime(if ctx.date1904 { x + 1462.0 } else { x }),
+                },
             }
         }
         CellType::Shared => {
