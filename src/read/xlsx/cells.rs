@@ -82,7 +82,13 @@ pub(super) fn cell_value(
                 // 1904 shift (openpyxl's `from_excel`).
                 NumKind::Date => match excel_time(x) {
                     Some(us) => Value::Time(us),
-                    None => Value::DateTime(if ctx.date1904 { x + 1462.0 } else { x }),
+                    None if ctx.date1904 => Value::DateTime(x + 1462.0),
+                    // openpyxl reads serial 60 (Excel's phantom 1900-02-29)
+                    // as 1900-02-28, the date of serial 59: keep one serial
+                    // per datetime, so that it is written (and compared) as
+                    // pandas' 1900-02-28.
+                    None if (60.0..61.0).contains(&x) => Value::DateTime(x - 1.0),
+                    None => Value::DateTime(x),
                 },
             }
         }
