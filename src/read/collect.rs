@@ -114,6 +114,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
                 ..Sheet::default()
             },
             header_done: false,
+            header_on_row1: false,
             usable: false,
             kinds: infer_numeric.then(ColumnKinds::default),
         }
@@ -123,7 +124,13 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
     /// may be omitted).
     pub fn row(&mut self, b: &mut SheetBuilder, mut row: Vec<Value>, line: u64) {
         if !b.header_done {
-            if row.iter().all(Value::is_missing) && !row.iter().any(|v| matches!(v, Value::Text(_)))
+            if b.header_on_row1 && line != 1 {
+                // Row 1 had no cells: it is still the header (pandas'
+                // openpyxl reader starts at row 1), a header without names.
+                row.clear();
+            } else if !b.header_on_row1
+                && row.iter().all(Value::is_missing)
+                && !row.iter().any(|v| matches!(v, Value::Text(_)))
             {
                 return;
             }
@@ -214,6 +221,9 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
 pub(crate) struct SheetBuilder {
     pub(super) sheet: Sheet,
     header_done: bool,
+    /// The sheet's row 1 is its header whatever it holds (xlsx, as
+    /// openpyxl + pandas read it); otherwise the first non-blank row is.
+    pub(super) header_on_row1: bool,
     usable: bool,
     kinds: Option<ColumnKinds>,
 }

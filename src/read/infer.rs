@@ -100,37 +100,58 @@ pub fn parse_numeric(s: &str) -> Option<Value> {
 }
 
 /// Column names from a header row, as pandas makes them: text as is,
-/// numbers as text, empty cells `Unnamed: N`, duplicates `name.1`, `name.2`.
+/// numbers as text, empty cells `Unnamed: N`, duplicates mangled as
+/// pandas' readers do ([`mangle_dupe_names`]).
 pub(super) fn header_names(row: &[Value]) -> Vec<String> {
+    let mut unnamed = Vec::new();
     let raw: Vec<String> = row
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::Empty => format!("Unnamed: {i}"),
+            Value::Empty => {
+                unnamed.push(i);
+                format!("Unnamed: {i}")
+            }
+            Value::Text(s) if s.is_empty() => {
+                unnamed.push(i);
+                format!("Unnamed: {i}")
+            }
             other => other.to_text(),
         })
         .collect();
-    dedup_names(raw)
+    mangle_dupe_names(raw, &unnamed)
 }
 
-/// pandas' `_maybe_dedup_names`: the second `a` becomes `a.1`, and so on,
-/// skipping names already taken.
-fn dedup_names(names: Vec<String>) -> Vec<String> {
+/// pandas' `mangle_dupe_names` (pandas/io/common.py, the header mangling of
+/// `read_csv` and `read_excel`): named columns first, then the unnamed
+/// ones; a repeat of `col` seen `c` times becomes `col.c`, skipping a
+/// `col.c` that is already one of the names (`x, x, x.1` -> `x, x.2, x.1`;
+/// a literal `Unnamed: 14` keeps its name and the empty cell at 14 becomes
+/// `Unnamed: 14.1`).
+fn mangle_dupe_names(mut names: Vec<String>, unnamed: &[usize]) -> Vec<String> {
     use std::collections::HashMap;
+    let order: Vec<usize> = (0..names.len())
+        .filter(|i| !unnamed.contains(i))
+        .chain(unnamed.iter().copied())
+        .collect();
     let mut counts: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let mut col = name;
+    for i in order {
+        let old = names[i].clone();
+        let mut col = old.clone();
         let mut cur = *counts.get(&col).unwrap_or(&0);
         while cur > 0 {
-            counts.insert(col.clone(), cur + 1);
-            col = format!("{col}.{cur}");
-            cur = *counts.get(&col).unwrap_or(&0);
+            counts.insert(old.clone(), cur + 1);
+            col = format!("{old}.{cur}");
+            if names.contains(&col) {
+                cur += 1;
+            } else {
+                cur = *counts.get(&col).unwrap_or(&0);
+            }
         }
         counts.insert(col.clone(), cur + 1);
-        out.push(col);
+        names[i] = col;
     }
-    out
+    names
 }
 
 #[cfg(test)]
@@ -197,7 +218,11 @@ mod tests {
 
     #[test]
     fn duplicate_headers_are_mangled_like_pandas() {
-        let got = dedup_names(vec!["a".into(), "a".into(), "a.1".into(), "a".into()]);
-        assert_eq!(got, ["a", "a.1", "a.1.1", "a.2"]);
+        // pandas.io.common.mangle_dupe_names on the same names.
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let got = mangle_dupe_names(names(&["a", "a", "a.1", "a"]), &[]);
+        assert_eq!(got, ["a", "a.2", "a.1", "a.3"]);
+        let got = mangle_dupe_names(names(&["x", "Unnamed: 1", "Unnamed: 1"]), &[1]);
+        assert_eq!(got, ["x", "Unnamed: 1.1", "Unnamed: 1"]);
     }
 }

@@ -44,6 +44,11 @@ impl CellType {
 /// A cell of the fast path, typed.
 pub(super) fn fast_cell_value(cell: RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
     let ty = CellType::of(cell.ty.unwrap_or("n"));
+    if cell.row == 0 {
+        if let Some(name) = na_header_name(ty, cell.inline.as_deref(), &cell.text, ctx) {
+            return Ok(name);
+        }
+    }
     Ok(if ty == CellType::Inline {
         cell.inline.map(Value::text_owned).unwrap_or(Value::Empty)
     } else if cell.has_v && !cell.text.is_empty() {
@@ -51,6 +56,24 @@ pub(super) fn fast_cell_value(cell: RawCell, ctx: &Ctx<'_>) -> Result<Value, Str
     } else {
         Value::Empty
     })
+}
+
+/// A cell of row 1 (the header) whose text is one of pandas' NA strings:
+/// pandas keeps it as the column's name (`NA`), so it is text there, not
+/// missing. `None` for every other cell.
+pub(super) fn na_header_name(
+    ty: CellType,
+    inline: Option<&str>,
+    v: &str,
+    ctx: &Ctx<'_>,
+) -> Option<Value> {
+    let text: String = match ty {
+        CellType::Inline => inline?.to_string(),
+        CellType::Shared => ctx.shared.get(v.trim().parse::<usize>().ok()?)?.to_string(),
+        CellType::Text => decode_excel_escapes(v),
+        _ => return None,
+    };
+    (!text.is_empty() && crate::value::is_na_string(&text)).then(|| Value::Text(text.into()))
 }
 
 /// One cell with a non-empty `<v>` as openpyxl + pandas read it.
