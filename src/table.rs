@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::read::Sheet;
-use crate::value::Value;
+use crate::value::{ColName, Value};
 
 /// Default in-memory budget before a table spills to disk.
 pub const DEFAULT_SPILL_BYTES: usize = 64 << 20;
@@ -25,22 +25,22 @@ pub const DEFAULT_SPILL_BYTES: usize = 64 << 20;
 /// table and the stream sink both use it). Linear in the column count.
 #[derive(Debug, Default, Clone)]
 pub struct Columns {
-    names: Vec<String>,
-    index: HashMap<String, usize>,
+    names: Vec<ColName>,
+    index: HashMap<ColName, usize>,
 }
 
 impl Columns {
-    pub fn names(&self) -> &[String] {
+    pub fn names(&self) -> &[ColName] {
         &self.names
     }
 
-    /// Position of a column, if any sheet had it.
+    /// Position of a text-named column, if any sheet had it.
     pub fn get(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
+        self.index.get(&ColName::from(name)).copied()
     }
 
     /// Positions of `names` in the union, adding the new ones at the end.
-    pub fn add(&mut self, names: &[String]) -> Vec<usize> {
+    pub fn add(&mut self, names: &[ColName]) -> Vec<usize> {
         names
             .iter()
             .map(|name| {
@@ -53,8 +53,8 @@ impl Columns {
     }
 
     /// Positions of `names` in the union, or `None` when one is new.
-    pub fn find(&self, names: &[String]) -> Option<Vec<usize>> {
-        names.iter().map(|n| self.get(n)).collect()
+    pub fn find(&self, names: &[ColName]) -> Option<Vec<usize>> {
+        names.iter().map(|n| self.index.get(n).copied()).collect()
     }
 }
 
@@ -108,7 +108,7 @@ impl Table {
         }
     }
 
-    pub fn columns(&self) -> &[String] {
+    pub fn columns(&self) -> &[ColName] {
         self.columns.names()
     }
 
@@ -292,7 +292,7 @@ mod tests {
     fn sheet(cols: &[&str], rows: Vec<Vec<Value>>) -> Sheet {
         Sheet {
             name: "s".into(),
-            columns: cols.iter().map(|s| s.to_string()).collect(),
+            columns: cols.iter().map(|s| ColName::from(*s)).collect(),
             rows,
             ..Sheet::default()
         }

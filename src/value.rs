@@ -172,6 +172,60 @@ impl Value {
     }
 }
 
+/// A column name as pandas keeps it: the header cell's value — text, or in
+/// a spreadsheet header a number, boolean, date-time or time. Two names are
+/// the same column exactly when their values are equal under Python `==`
+/// (so the number 2023 and the text `"2023"` are two columns, as in pandas'
+/// `concat`); a name is written back as the typed cell it was read from.
+#[derive(Debug, Clone)]
+pub struct ColName(pub Value);
+
+impl ColName {
+    /// The name as text, when it is text (required columns are text).
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_str()
+    }
+
+    /// `str(name)`: how messages and the CSV header show it.
+    pub fn to_text(&self) -> String {
+        self.0.to_text()
+    }
+}
+
+impl From<&str> for ColName {
+    fn from(s: &str) -> ColName {
+        ColName(Value::Text(s.into()))
+    }
+}
+
+impl From<String> for ColName {
+    fn from(s: String) -> ColName {
+        ColName(Value::Text(s.into_boxed_str()))
+    }
+}
+
+impl PartialEq for ColName {
+    fn eq(&self, o: &ColName) -> bool {
+        self.0.key() == o.0.key()
+    }
+}
+impl Eq for ColName {}
+impl std::hash::Hash for ColName {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.key().hash(h)
+    }
+}
+impl PartialEq<str> for ColName {
+    fn eq(&self, o: &str) -> bool {
+        self.as_str() == Some(o)
+    }
+}
+impl PartialEq<&str> for ColName {
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == Some(*o)
+    }
+}
+
 /// A total order on f64 (keys are never NaN: missing values never group).
 
 #[derive(Debug, Clone, Copy, PartialEq)]

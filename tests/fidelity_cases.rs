@@ -176,3 +176,23 @@ fn duration_tokens_map_to_what_to_excel_writes() {
     assert_eq!(written_token("n:-inf"), "s:-inf");
     assert_eq!(written_token("n:12"), "n:12");
 }
+
+/// The deliberate difference of `csv_trailing_comma` (README "Values,
+/// exactly"): rows with one field more than the header are a file error
+/// that names the file and the line, where pandas would shift every column
+/// name one place right.
+#[test]
+fn trailing_comma_rows_are_a_file_error_naming_the_file() {
+    let d = Dir::new();
+    let root = d.copy_from_tests("cases/csv_trailing_comma", "case");
+    let mut cmd = d.cmd(&["extract", "input", "-o", "xout"]);
+    cmd.cmd.current_dir(&root);
+    let r = cmd.run();
+    assert_eq!(r.code, 3, "{}", r.report(&root));
+    assert!(
+        r.stderr
+            .contains("a_rows_only.csv: line 2: expected 6 fields, saw 7"),
+        "{}",
+        r.report(&root)
+    );
+}

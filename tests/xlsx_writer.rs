@@ -9,7 +9,7 @@ mod common;
 use common::unzip;
 use proptest::prelude::*;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
-use sheetsift::value::Value;
+use sheetsift::value::{ColName, Value};
 use sheetsift::write::{Sink, XlsxSink};
 
 /// What rust_xlsxwriter's constant-memory worksheet writes for these rows
@@ -59,7 +59,8 @@ fn ours(
     piece: usize,
 ) {
     let mut sink = XlsxSink::create(path, 1, pool).unwrap().piece_rows(piece);
-    sink.header(columns).unwrap();
+    let names: Vec<ColName> = columns.iter().map(|c| ColName::from(c.as_str())).collect();
+    sink.header(&names).unwrap();
     // Some rows one by one, the rest handed over in one go.
     let (one, rest) = rows.split_at(rows.len() / 3);
     for r in one {

@@ -193,7 +193,10 @@ mod tests {
         };
         t.push_sheet(Sheet {
             name: "s".into(),
-            columns: ["a", "c", "r", "m"].iter().map(|s| s.to_string()).collect(),
+            columns: ["a", "c", "r", "m"]
+                .iter()
+                .map(|s| crate::value::ColName::from(*s))
+                .collect(),
             rows: vec![
                 r(Value::text("B7"), "x", "否", "1"),
                 r(Value::Int(12), "x", "否", "2"),

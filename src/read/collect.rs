@@ -8,7 +8,7 @@
 use super::csv::Encoding;
 use super::infer::{header_names, ColumnKinds};
 use crate::error::FileErrorKind;
-use crate::value::Value;
+use crate::value::{ColName, Value};
 
 /// What a reader needs to know: the required columns, an optional sheet
 /// name, and an optional forced CSV encoding.
@@ -33,8 +33,9 @@ impl ReadOptions {
 #[derive(Debug, Clone, Default)]
 pub struct Sheet {
     pub name: String,
-    /// Column names; rows may be shorter (missing trailing cells).
-    pub columns: Vec<String>,
+    /// Column names (typed, see [`ColName`]); rows may be shorter
+    /// (missing trailing cells).
+    pub columns: Vec<ColName>,
     /// Positions of the required columns in `columns`.
     pub required_idx: [usize; 4],
     pub rows: Vec<Vec<Value>>,
@@ -166,7 +167,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
         if row.len() > b.sheet.columns.len() {
             // Cells right of the header: pandas names such columns "Unnamed: N".
             for i in b.sheet.columns.len()..row.len() {
-                b.sheet.columns.push(format!("Unnamed: {i}"));
+                b.sheet.columns.push(format!("Unnamed: {i}").into());
             }
         }
         b.sheet.rows_read += 1;
@@ -229,12 +230,12 @@ pub(crate) struct SheetBuilder {
 }
 
 /// Positions of the required columns in `columns`, or the first one missing.
-pub fn find_required(columns: &[String], required: &[String; 4]) -> Result<[usize; 4], String> {
+pub fn find_required(columns: &[ColName], required: &[String; 4]) -> Result<[usize; 4], String> {
     let mut idx = [0; 4];
     for (slot, name) in idx.iter_mut().zip(required) {
         *slot = columns
             .iter()
-            .position(|c| c == name)
+            .position(|c| c == name.as_str())
             .ok_or_else(|| name.clone())?;
     }
     Ok(idx)

@@ -53,10 +53,10 @@ pub fn csv_text(v: &Value) -> String {
 }
 
 impl Sink for CsvSink {
-    fn header(&mut self, columns: &[String]) -> Result<()> {
+    fn header(&mut self, columns: &[crate::value::ColName]) -> Result<()> {
         self.width = columns.len();
         self.w
-            .write_record(columns)
+            .write_record(columns.iter().map(|c| csv_text(&c.0)))
             .map_err(|e| cerr(&self.path, e))
     }
 

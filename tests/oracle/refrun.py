@@ -39,9 +39,28 @@ def full_precision():
     writer.safe_string = exact
 
 
+def ods_boolean_value():
+    """pandas' odf reader with an ods boolean read from its
+    `office:boolean-value` (sheetsift's reader, calamine, does not expose the
+    displayed text that pandas compares with `TRUE`): REFRUN_ODS_BOOLEAN_VALUE=1,
+    the deliberate difference of tests/cases/README.md."""
+    from odf.namespaces import OFFICENS
+    from pandas.io.excel._odfreader import ODFReader
+    original = ODFReader._get_cell_value
+
+    def value(self, cell):
+        if str(cell) != '#N/A' and cell.attributes.get((OFFICENS, 'value-type')) == 'boolean':
+            return cell.attributes.get((OFFICENS, 'boolean-value')) == 'true'
+        return original(self, cell)
+
+    ODFReader._get_cell_value = value
+
+
 def main():
     if os.environ.get('REFRUN_FULL_PRECISION') == '1':
         full_precision()
+    if os.environ.get('REFRUN_ODS_BOOLEAN_VALUE') == '1':
+        ods_boolean_value()
     workflow = os.path.abspath(sys.argv[1])
     sys.path.insert(0, HERE)
     import dump_cells_ext
