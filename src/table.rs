@@ -218,6 +218,10 @@ fn encode_row(w: &mut impl Write, row: &[Value]) -> io::Result<()> {
                 w.write_all(&[5])?;
                 w.write_all(&x.to_le_bytes())?;
             }
+            Value::BigInt(i) => {
+                w.write_all(&[8])?;
+                w.write_all(&i.to_le_bytes())?;
+            }
             Value::Time(us) => {
                 w.write_all(&[6])?;
                 w.write_all(&us.to_le_bytes())?;
@@ -270,6 +274,11 @@ fn decode_row(r: &mut impl Read, row: &mut Vec<Value>) -> io::Result<()> {
                 r.read_exact(&mut b8)?;
                 Value::Time(u64::from_le_bytes(b8))
             }
+            8 => {
+                let mut b16 = [0u8; 16];
+                r.read_exact(&mut b16)?;
+                Value::BigInt(Box::new(i128::from_le_bytes(b16)))
+            }
             7 => {
                 r.read_exact(&mut b8)?;
                 Value::Duration(i64::from_le_bytes(b8))
@@ -319,6 +328,7 @@ mod tests {
             vec![
                 vec![Value::Bool(true), Value::Time(34_200_000_000)],
                 vec![Value::DateTime(45000.5), Value::Duration(-43_200_000_000)],
+                vec![Value::int(u64::MAX as i128)],
             ],
         ))
         .unwrap();
@@ -345,10 +355,11 @@ mod tests {
                 vec![
                     e.clone(),
                     e.clone(),
-                    e,
+                    e.clone(),
                     Value::DateTime(45000.5),
                     Value::Duration(-43_200_000_000)
                 ],
+                vec![e.clone(), e.clone(), e, Value::int(u64::MAX as i128)],
             ]
         );
         // A second pass sees the same rows.
@@ -358,6 +369,6 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(n, 4);
+        assert_eq!(n, 5);
     }
 }

@@ -27,6 +27,10 @@ pub enum Value {
     Empty,
     Text(Box<str>),
     Int(i64),
+    /// An integer outside int64 (uint64 in CSV, a Python `int` in an
+    /// object column, an xlsx `<v>` of more digits): exact up to i128,
+    /// boxed so that a `Value` stays 24 bytes.
+    BigInt(Box<i128>),
     Float(f64),
     Bool(bool),
     /// An Excel serial date-time (1900 system; 1904 inputs are converted).
@@ -82,18 +86,29 @@ impl Value {
         }
     }
 
-    /// The numeric value under Python equality (`True == 1`, `12 == 12.0`).
-    fn as_number(&self) -> Option<f64> {
-        match *self {
-            Value::Int(i) => Some(i as f64),
-            Value::Float(f) => Some(f),
-            Value::Bool(b) => Some(if b { 1.0 } else { 0.0 }),
+    /// An integer: `Int` when it fits int64, else `BigInt`.
+    pub fn int(i: i128) -> Value {
+        match i64::try_from(i) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::BigInt(Box::new(i)),
+        }
+    }
+
+    /// The numeric value under Python equality (`True == 1`, `12 == 12.0`),
+    /// exact: integers (and integral floats within i128) as integers.
+    fn as_number(&self) -> Option<Num> {
+        match self {
+            Value::Int(i) => Some(Num::Int(*i as i128)),
+            Value::BigInt(i) => Some(Num::Int(**i)),
+            Value::Float(f) => Some(Num::of_f64(*f)),
+            Value::Bool(b) => Some(Num::Int(*b as i128)),
             _ => None,
         }
     }
 
     /// Python `==` between two cell values: numbers (and booleans) compare
-    /// by value, everything else by type and content.
+    /// by value, exactly (`2**63 + 1 != 2.0**63`), everything else by type
+    /// and content.
     pub fn py_eq(&self, other: &Value) -> bool {
         match (self.as_number(), other.as_number()) {
             (Some(a), Some(b)) => a == b,
@@ -110,6 +125,7 @@ impl Value {
             Value::Empty => String::new(),
             Value::Text(s) => s.to_string(),
             Value::Int(i) => i.to_string(),
+            Value::BigInt(i) => i.to_string(),
             Value::Float(f) => {
                 if f.fract() == 0.0 && f.is_finite() {
                     format!("{f:.0}")
@@ -133,7 +149,7 @@ impl Value {
             Value::Time(us) => Key::Time(*us),
             Value::Duration(us) => Key::Duration(*us),
             Value::Empty => Key::Text("".into()),
-            other => Key::Number(OrdF64(other.as_number().unwrap_or(f64::NAN))),
+            other => Key::Number(other.as_number().unwrap_or(Num::Float(OrdF64(f64::NAN)))),
         }
     }
 }
@@ -162,12 +178,16 @@ impl Value {
                 out.extend_from_slice(&us.to_le_bytes());
             }
             Value::Empty => out.push(b'E'),
-            other => {
-                let x = other.as_number().unwrap_or(f64::NAN);
-                let x = if x == 0.0 { 0.0f64 } else { x };
-                out.push(b'N');
-                out.extend_from_slice(&x.to_bits().to_le_bytes());
-            }
+            other => match other.as_number().unwrap_or(Num::Float(OrdF64(f64::NAN))) {
+                Num::Int(i) => {
+                    out.push(b'I');
+                    out.extend_from_slice(&i.to_le_bytes());
+                }
+                Num::Float(OrdF64(x)) => {
+                    out.push(b'N');
+                    out.extend_from_slice(&x.to_bits().to_le_bytes());
+                }
+            },
         }
     }
 }
@@ -254,11 +274,71 @@ impl std::hash::Hash for OrdF64 {
 /// `timedelta`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Key {
-    Number(OrdF64),
+    Number(Num),
     DateTime(OrdF64),
     Time(u64),
     Duration(i64),
     Text(Box<str>),
+}
+
+/// A number under Python equality, exactly: integral values (integers,
+/// booleans, integral floats within i128) as `Int`, every other float as
+/// `Float` (never integral unless beyond i128 or infinite). So
+/// `1234567890123456789` and `1234567890123456788` are two keys, and
+/// `12 == 12.0`.
+#[derive(Debug, Clone, Copy)]
+pub enum Num {
+    Int(i128),
+    Float(OrdF64),
+}
+
+impl Num {
+    pub fn of_f64(f: f64) -> Num {
+        if f.fract() == 0.0 && f.abs() < 1.7e38 {
+            Num::Int(f as i128)
+        } else {
+            Num::Float(OrdF64(f))
+        }
+    }
+}
+
+impl PartialEq for Num {
+    fn eq(&self, o: &Num) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Num {}
+impl PartialOrd for Num {
+    fn partial_cmp(&self, o: &Num) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Num {
+    fn cmp(&self, o: &Num) -> Ordering {
+        match (*self, *o) {
+            (Num::Int(a), Num::Int(b)) => a.cmp(&b),
+            (Num::Float(x), Num::Float(y)) => x.cmp(&y),
+            // A float here is not integral (or beyond i128): never equal to
+            // an integer; the f64 comparison orders them, ties (rounding of
+            // a huge integer) put the integer first.
+            (Num::Int(a), Num::Float(OrdF64(y))) => (a as f64)
+                .partial_cmp(&y)
+                .unwrap_or(Ordering::Less)
+                .then(Ordering::Less),
+            (Num::Float(OrdF64(x)), Num::Int(b)) => x
+                .partial_cmp(&(b as f64))
+                .unwrap_or(Ordering::Greater)
+                .then(Ordering::Greater),
+        }
+    }
+}
+impl std::hash::Hash for Num {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        match self {
+            Num::Int(i) => i.hash(h),
+            Num::Float(x) => x.hash(h),
+        }
+    }
 }
 
 const US_PER_DAY: i64 = 86_400_000_000;
@@ -594,6 +674,22 @@ mod tests {
             1.0833333333333333
         );
         assert_ne!(Value::Time(0).key(), Value::Duration(0).key());
+        // 64-bit integers compare exactly.
+        let a = Value::Int(1_234_567_890_123_456_789);
+        let b = Value::Int(1_234_567_890_123_456_788);
+        assert_ne!(a.key(), b.key());
+        assert!(!a.py_eq(&b));
+        assert_eq!(
+            Value::Float(1e20).key(),
+            Value::int(100_000_000_000_000_000_000).key()
+        );
+        assert_eq!(Value::Float(-0.0).key(), Value::Int(0).key());
+        assert!(Value::Int(3).key() < Value::Float(3.5).key());
+        assert!(Value::Float(2.5).key() < Value::Int(3).key());
+        assert_eq!(
+            Value::int(u64::MAX as i128).to_text(),
+            "18446744073709551615"
+        );
         assert!(!Value::Duration(0).py_eq(&Value::Int(0)));
     }
 

@@ -178,19 +178,34 @@ fn type_column(col: Vec<Option<String>>) -> Vec<Value> {
     let present = || col.iter().flatten();
     let any_na = col.iter().any(Option::is_none);
     if present().next().is_some() && present().all(|s| parse_int(s).is_some()) {
-        return col
-            .iter()
-            .map(|f| match f {
-                None => Value::Empty,
-                Some(s) => {
-                    let i = parse_int(s).expect("checked above");
-                    if any_na {
-                        Value::number(i as f64)
-                    } else {
-                        Value::Int(i)
+        // pandas' C parser: int64 when every value fits; else uint64 when
+        // none is negative; a value beyond uint64 or below int64 makes an
+        // object column of Python ints (missing values stay missing); uint64
+        // values beside a negative one leave the column as text.
+        let ints = || present().map(|s| parse_int(s).expect("checked above"));
+        let int64 = ints().all(|i| i64::try_from(i).is_ok());
+        let python = ints().any(|i| i > u64::MAX as i128 || i < i64::MIN as i128);
+        let negative = ints().any(|i| i < 0);
+        if int64 || python || !negative {
+            let floats = any_na && !python;
+            return col
+                .iter()
+                .map(|f| match f {
+                    None => Value::Empty,
+                    Some(s) => {
+                        let i = parse_int(s).expect("checked above");
+                        if floats {
+                            Value::number(i as f64)
+                        } else {
+                            Value::int(i)
+                        }
                     }
-                }
-            })
+                })
+                .collect();
+        }
+        return col
+            .into_iter()
+            .map(|f| f.map(|s| Value::Text(s.into())).unwrap_or(Value::Empty))
             .collect();
     }
     if present().next().is_some() && present().all(|s| parse_float(s).is_some()) {
@@ -220,9 +235,11 @@ fn type_column(col: Vec<Option<String>>) -> Vec<Value> {
         .collect()
 }
 
-fn parse_int(s: &str) -> Option<i64> {
+fn parse_int(s: &str) -> Option<i128> {
     match super::parse_numeric(s)? {
-        Value::Int(i) if !s.contains(['.', 'e', 'E']) => Some(i),
+        _ if s.contains(['.', 'e', 'E']) => None,
+        Value::Int(i) => Some(i as i128),
+        Value::BigInt(i) => Some(*i),
         _ => None,
     }
 }
@@ -230,6 +247,7 @@ fn parse_int(s: &str) -> Option<i64> {
 fn parse_float(s: &str) -> Option<f64> {
     match super::parse_numeric(s)? {
         Value::Int(i) => Some(i as f64),
+        Value::BigInt(i) => Some(*i as f64),
         Value::Float(f) => Some(f),
         _ => None,
     }

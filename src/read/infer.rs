@@ -34,7 +34,7 @@ impl ColumnKinds {
             }
             match v {
                 Value::Empty => {}
-                Value::Int(_) | Value::Float(_) => k.number = true,
+                Value::Int(_) | Value::BigInt(_) | Value::Float(_) => k.number = true,
                 Value::Bool(_) => k.boolean = true,
                 Value::Text(s) => {
                     if parse_numeric(s).is_some() {
@@ -84,8 +84,9 @@ pub fn parse_numeric(s: &str) -> Option<Value> {
     }
     let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(match t.parse::<i64>() {
-            Ok(i) => Value::Int(i),
+        // Integers exactly (int64, uint64 and Python ints within i128).
+        return Some(match t.parse::<i128>() {
+            Ok(i) => Value::int(i),
             Err(_) => Value::number(t.parse::<f64>().ok()?),
         });
     }

@@ -45,6 +45,7 @@ pub fn csv_text(v: &Value) -> String {
         Value::Empty => String::new(),
         Value::Text(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
+        Value::BigInt(i) => i.to_string(),
         Value::Float(f) => py_float_repr(*f),
         Value::Bool(b) => if *b { "True" } else { "False" }.into(),
         Value::DateTime(d) => DateTimeParts::from_serial(*d).to_python_str(),

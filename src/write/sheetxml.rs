@@ -64,6 +64,9 @@ impl Used {
 enum Cell<'a> {
     Str(&'a str),
     Owned(String),
+    /// An integer beyond 2^53, written with all its digits (an f64 would
+    /// round it; pandas' openpyxl writes `'%.16g'`, rounding too).
+    Int(i128),
     /// Finite.
     Num(f64),
     Bool(bool),
@@ -103,7 +106,9 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
                 Value::Empty => continue,
                 Value::Text(s) if s.is_empty() => continue,
                 Value::Text(s) => (Cell::Str(s), false),
+                Value::Int(n) if n.unsigned_abs() > 1 << 53 => (Cell::Int(*n as i128), false),
                 Value::Int(n) => (Cell::number(*n as f64), false),
+                Value::BigInt(n) => (Cell::Int(**n), false),
                 Value::Float(f) => (Cell::number(*f), false),
                 Value::Bool(b) => (Cell::Bool(*b), false),
                 Value::DateTime(d) => (Cell::number(*d), true),
@@ -128,6 +133,11 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
             match cell {
                 Cell::Str(s) => inline_string(s, out),
                 Cell::Owned(s) => inline_string(&s, out),
+                Cell::Int(i) => {
+                    out.extend_from_slice(b"><v>");
+                    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+                    out.extend_from_slice(b"</v></c>");
+                }
                 Cell::Num(f) => {
                     out.extend_from_slice(b"><v>");
                     out.extend_from_slice(num.format_finite(f).as_bytes());
@@ -257,6 +267,36 @@ mod tests {
         let mut out = Vec::new();
         escape(s, &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn integers_past_2_pow_53_keep_every_digit() {
+        let mut out = Vec::new();
+        rows_xml(
+            &[vec![
+                Value::Int(1_234_567_890_123_456_789),
+                Value::int(u64::MAX as i128),
+                Value::Int(1 << 53),
+                Value::Float(f64::NEG_INFINITY),
+            ]],
+            1,
+            &mut out,
+        );
+        let xml = String::from_utf8(out).unwrap();
+        assert!(
+            xml.contains("<c r=\"A2\"><v>1234567890123456789</v></c>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<c r=\"B2\"><v>18446744073709551615</v></c>"),
+            "{xml}"
+        );
+        // 2^53 itself is exact as an f64: written as rust_xlsxwriter does.
+        assert!(
+            xml.contains("<c r=\"C2\"><v>9007199254740992.0</v></c>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<is><t>-inf</t></is>"), "{xml}");
     }
 
     #[test]

@@ -90,11 +90,20 @@ pub(super) fn cell_value(
             let x: f64 = if trimmed.contains(['.', 'e', 'E']) {
                 trimmed.parse().map_err(|_| format!("bad number {v:?}"))?
             } else {
-                let i: i64 = trimmed.parse().map_err(|_| format!("bad number {v:?}"))?;
-                if kind == NumKind::Number {
-                    return Ok(Value::Int(i));
+                // openpyxl: `int(v)`, any number of digits (a Python int
+                // beyond int64 too; exact here within i128).
+                match trimmed.parse::<i128>() {
+                    Ok(i) if kind == NumKind::Number => return Ok(Value::int(i)),
+                    Ok(i) => i as f64,
+                    // Past i128: as a float (a documented limit).
+                    Err(_)
+                        if !trimmed.is_empty()
+                            && trimmed.bytes().skip(1).all(|b| b.is_ascii_digit()) =>
+                    {
+                        trimmed.parse().map_err(|_| format!("bad number {v:?}"))?
+                    }
+                    Err(_) => return Err(format!("bad number {v:?}")),
                 }
-                i as f64
             };
             match kind {
                 NumKind::Number => Value::number(x),
