@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::read::Sheet;
-use crate::value::Value;
+use crate::value::{ColName, Value};
 
 /// Default in-memory budget before a table spills to disk.
 pub const DEFAULT_SPILL_BYTES: usize = 64 << 20;
@@ -25,22 +25,22 @@ pub const DEFAULT_SPILL_BYTES: usize = 64 << 20;
 /// table and the stream sink both use it). Linear in the column count.
 #[derive(Debug, Default, Clone)]
 pub struct Columns {
-    names: Vec<String>,
-    index: HashMap<String, usize>,
+    names: Vec<ColName>,
+    index: HashMap<ColName, usize>,
 }
 
 impl Columns {
-    pub fn names(&self) -> &[String] {
+    pub fn names(&self) -> &[ColName] {
         &self.names
     }
 
-    /// Position of a column, if any sheet had it.
+    /// Position of a text-named column, if any sheet had it.
     pub fn get(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
+        self.index.get(&ColName::from(name)).copied()
     }
 
     /// Positions of `names` in the union, adding the new ones at the end.
-    pub fn add(&mut self, names: &[String]) -> Vec<usize> {
+    pub fn add(&mut self, names: &[ColName]) -> Vec<usize> {
         names
             .iter()
             .map(|name| {
@@ -53,8 +53,8 @@ impl Columns {
     }
 
     /// Positions of `names` in the union, or `None` when one is new.
-    pub fn find(&self, names: &[String]) -> Option<Vec<usize>> {
-        names.iter().map(|n| self.get(n)).collect()
+    pub fn find(&self, names: &[ColName]) -> Option<Vec<usize>> {
+        names.iter().map(|n| self.index.get(n).copied()).collect()
     }
 }
 
@@ -108,7 +108,7 @@ impl Table {
         }
     }
 
-    pub fn columns(&self) -> &[String] {
+    pub fn columns(&self) -> &[ColName] {
         self.columns.names()
     }
 
@@ -218,6 +218,18 @@ fn encode_row(w: &mut impl Write, row: &[Value]) -> io::Result<()> {
                 w.write_all(&[5])?;
                 w.write_all(&x.to_le_bytes())?;
             }
+            Value::BigInt(i) => {
+                w.write_all(&[8])?;
+                w.write_all(&i.to_le_bytes())?;
+            }
+            Value::Time(us) => {
+                w.write_all(&[6])?;
+                w.write_all(&us.to_le_bytes())?;
+            }
+            Value::Duration(us) => {
+                w.write_all(&[7])?;
+                w.write_all(&us.to_le_bytes())?;
+            }
         }
     }
     Ok(())
@@ -258,6 +270,19 @@ fn decode_row(r: &mut impl Read, row: &mut Vec<Value>) -> io::Result<()> {
                 r.read_exact(&mut b8)?;
                 Value::DateTime(f64::from_le_bytes(b8))
             }
+            6 => {
+                r.read_exact(&mut b8)?;
+                Value::Time(u64::from_le_bytes(b8))
+            }
+            8 => {
+                let mut b16 = [0u8; 16];
+                r.read_exact(&mut b16)?;
+                Value::BigInt(Box::new(i128::from_le_bytes(b16)))
+            }
+            7 => {
+                r.read_exact(&mut b8)?;
+                Value::Duration(i64::from_le_bytes(b8))
+            }
             t => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -276,7 +301,7 @@ mod tests {
     fn sheet(cols: &[&str], rows: Vec<Vec<Value>>) -> Sheet {
         Sheet {
             name: "s".into(),
-            columns: cols.iter().map(|s| s.to_string()).collect(),
+            columns: cols.iter().map(|s| ColName::from(*s)).collect(),
             rows,
             ..Sheet::default()
         }
@@ -299,11 +324,15 @@ mod tests {
         ))
         .unwrap();
         t.push_sheet(sheet(
-            &["d"],
-            vec![vec![Value::Bool(true)], vec![Value::DateTime(45000.5)]],
+            &["d", "e"],
+            vec![
+                vec![Value::Bool(true), Value::Time(34_200_000_000)],
+                vec![Value::DateTime(45000.5), Value::Duration(-43_200_000_000)],
+                vec![Value::int(u64::MAX as i128)],
+            ],
         ))
         .unwrap();
-        assert_eq!(t.columns(), ["a", "b", "c", "d"]);
+        assert_eq!(t.columns(), ["a", "b", "c", "d", "e"]);
         let mut got = Vec::new();
         t.for_each_row(|r| {
             got.push(r.to_vec());
@@ -316,8 +345,21 @@ mod tests {
             vec![
                 vec![Value::Int(1), Value::text("x")],
                 vec![Value::Float(2.5), Value::text("y")],
-                vec![e.clone(), e.clone(), e.clone(), Value::Bool(true)],
-                vec![e.clone(), e.clone(), e, Value::DateTime(45000.5)],
+                vec![
+                    e.clone(),
+                    e.clone(),
+                    e.clone(),
+                    Value::Bool(true),
+                    Value::Time(34_200_000_000)
+                ],
+                vec![
+                    e.clone(),
+                    e.clone(),
+                    e.clone(),
+                    Value::DateTime(45000.5),
+                    Value::Duration(-43_200_000_000)
+                ],
+                vec![e.clone(), e.clone(), e, Value::int(u64::MAX as i128)],
             ]
         );
         // A second pass sees the same rows.
@@ -327,6 +369,6 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(n, 4);
+        assert_eq!(n, 5);
     }
 }

@@ -27,10 +27,23 @@ pub enum Value {
     Empty,
     Text(Box<str>),
     Int(i64),
+    /// An integer outside int64 (uint64 in CSV, a Python `int` in an
+    /// object column, an xlsx `<v>` of more digits): exact up to i128,
+    /// boxed so that a `Value` stays 24 bytes.
+    BigInt(Box<i128>),
     Float(f64),
     Bool(bool),
     /// An Excel serial date-time (1900 system; 1904 inputs are converted).
     DateTime(f64),
+    /// A time of day (Python `datetime.time`), in microseconds since
+    /// midnight: a date- or time-formatted xlsx number in [0, 1), as
+    /// openpyxl's `from_excel` returns it (ms-rounded); xls likewise (xlrd
+    /// + pandas); an ods time cell.
+    Time(u64),
+    /// A duration (Python `datetime.timedelta`), in microseconds: an xlsx
+    /// number under an elapsed format (`[h]:mm:ss`, `[mm]:ss`, `[ss]`), as
+    /// openpyxl's `from_excel(..., timedelta=True)` returns it.
+    Duration(i64),
 }
 
 impl Value {
@@ -73,18 +86,29 @@ impl Value {
         }
     }
 
-    /// The numeric value under Python equality (`True == 1`, `12 == 12.0`).
-    fn as_number(&self) -> Option<f64> {
-        match *self {
-            Value::Int(i) => Some(i as f64),
-            Value::Float(f) => Some(f),
-            Value::Bool(b) => Some(if b { 1.0 } else { 0.0 }),
+    /// An integer: `Int` when it fits int64, else `BigInt`.
+    pub fn int(i: i128) -> Value {
+        match i64::try_from(i) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::BigInt(Box::new(i)),
+        }
+    }
+
+    /// The numeric value under Python equality (`True == 1`, `12 == 12.0`),
+    /// exact: integers (and integral floats within i128) as integers.
+    fn as_number(&self) -> Option<Num> {
+        match self {
+            Value::Int(i) => Some(Num::Int(*i as i128)),
+            Value::BigInt(i) => Some(Num::Int(**i)),
+            Value::Float(f) => Some(Num::of_f64(*f)),
+            Value::Bool(b) => Some(Num::Int(*b as i128)),
             _ => None,
         }
     }
 
     /// Python `==` between two cell values: numbers (and booleans) compare
-    /// by value, everything else by type and content.
+    /// by value, exactly (`2**63 + 1 != 2.0**63`), everything else by type
+    /// and content.
     pub fn py_eq(&self, other: &Value) -> bool {
         match (self.as_number(), other.as_number()) {
             (Some(a), Some(b)) => a == b,
@@ -101,6 +125,7 @@ impl Value {
             Value::Empty => String::new(),
             Value::Text(s) => s.to_string(),
             Value::Int(i) => i.to_string(),
+            Value::BigInt(i) => i.to_string(),
             Value::Float(f) => {
                 if f.fract() == 0.0 && f.is_finite() {
                     format!("{f:.0}")
@@ -110,6 +135,8 @@ impl Value {
             }
             Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
             Value::DateTime(serial) => DateTimeParts::from_serial(*serial).to_python_str(),
+            Value::Time(us) => time_str(*us),
+            Value::Duration(us) => timedelta_str(*us),
         }
     }
 
@@ -119,8 +146,10 @@ impl Value {
         match self {
             Value::Text(s) => Key::Text(s.clone()),
             Value::DateTime(d) => Key::DateTime(OrdF64(*d)),
+            Value::Time(us) => Key::Time(*us),
+            Value::Duration(us) => Key::Duration(*us),
             Value::Empty => Key::Text("".into()),
-            other => Key::Number(OrdF64(other.as_number().unwrap_or(f64::NAN))),
+            other => Key::Number(other.as_number().unwrap_or(Num::Float(OrdF64(f64::NAN)))),
         }
     }
 }
@@ -140,14 +169,80 @@ impl Value {
                 out.push(b'D');
                 out.extend_from_slice(&d.to_bits().to_le_bytes());
             }
-            Value::Empty => out.push(b'E'),
-            other => {
-                let x = other.as_number().unwrap_or(f64::NAN);
-                let x = if x == 0.0 { 0.0f64 } else { x };
-                out.push(b'N');
-                out.extend_from_slice(&x.to_bits().to_le_bytes());
+            Value::Time(us) => {
+                out.push(b'H');
+                out.extend_from_slice(&us.to_le_bytes());
             }
+            Value::Duration(us) => {
+                out.push(b'U');
+                out.extend_from_slice(&us.to_le_bytes());
+            }
+            Value::Empty => out.push(b'E'),
+            other => match other.as_number().unwrap_or(Num::Float(OrdF64(f64::NAN))) {
+                Num::Int(i) => {
+                    out.push(b'I');
+                    out.extend_from_slice(&i.to_le_bytes());
+                }
+                Num::Float(OrdF64(x)) => {
+                    out.push(b'N');
+                    out.extend_from_slice(&x.to_bits().to_le_bytes());
+                }
+            },
         }
+    }
+}
+
+/// A column name as pandas keeps it: the header cell's value — text, or in
+/// a spreadsheet header a number, boolean, date-time or time. Two names are
+/// the same column exactly when their values are equal under Python `==`
+/// (so the number 2023 and the text `"2023"` are two columns, as in pandas'
+/// `concat`); a name is written back as the typed cell it was read from.
+#[derive(Debug, Clone)]
+pub struct ColName(pub Value);
+
+impl ColName {
+    /// The name as text, when it is text (required columns are text).
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_str()
+    }
+
+    /// `str(name)`: how messages and the CSV header show it.
+    pub fn to_text(&self) -> String {
+        self.0.to_text()
+    }
+}
+
+impl From<&str> for ColName {
+    fn from(s: &str) -> ColName {
+        ColName(Value::Text(s.into()))
+    }
+}
+
+impl From<String> for ColName {
+    fn from(s: String) -> ColName {
+        ColName(Value::Text(s.into_boxed_str()))
+    }
+}
+
+impl PartialEq for ColName {
+    fn eq(&self, o: &ColName) -> bool {
+        self.0.key() == o.0.key()
+    }
+}
+impl Eq for ColName {}
+impl std::hash::Hash for ColName {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.key().hash(h)
+    }
+}
+impl PartialEq<str> for ColName {
+    fn eq(&self, o: &str) -> bool {
+        self.as_str() == Some(o)
+    }
+}
+impl PartialEq<&str> for ColName {
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == Some(*o)
     }
 }
 
@@ -174,12 +269,151 @@ impl std::hash::Hash for OrdF64 {
     }
 }
 
-/// Grouping / de-duplication key of one value (Python equality classes).
+/// Grouping / de-duplication key of one value (Python equality classes:
+/// a `time` equals only an equal `time`, a `timedelta` only an equal
+/// `timedelta`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Key {
-    Number(OrdF64),
+    Number(Num),
     DateTime(OrdF64),
+    Time(u64),
+    Duration(i64),
     Text(Box<str>),
+}
+
+/// A number under Python equality, exactly: integral values (integers,
+/// booleans, integral floats within i128) as `Int`, every other float as
+/// `Float` (never integral unless beyond i128 or infinite). So
+/// `1234567890123456789` and `1234567890123456788` are two keys, and
+/// `12 == 12.0`.
+#[derive(Debug, Clone, Copy)]
+pub enum Num {
+    Int(i128),
+    Float(OrdF64),
+}
+
+impl Num {
+    pub fn of_f64(f: f64) -> Num {
+        if f.fract() == 0.0 && f.abs() < 1.7e38 {
+            Num::Int(f as i128)
+        } else {
+            Num::Float(OrdF64(f))
+        }
+    }
+}
+
+impl PartialEq for Num {
+    fn eq(&self, o: &Num) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Num {}
+impl PartialOrd for Num {
+    fn partial_cmp(&self, o: &Num) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Num {
+    fn cmp(&self, o: &Num) -> Ordering {
+        match (*self, *o) {
+            (Num::Int(a), Num::Int(b)) => a.cmp(&b),
+            (Num::Float(x), Num::Float(y)) => x.cmp(&y),
+            // A float here is not integral (or beyond i128): never equal to
+            // an integer; the f64 comparison orders them, ties (rounding of
+            // a huge integer) put the integer first.
+            (Num::Int(a), Num::Float(OrdF64(y))) => (a as f64)
+                .partial_cmp(&y)
+                .unwrap_or(Ordering::Less)
+                .then(Ordering::Less),
+            (Num::Float(OrdF64(x)), Num::Int(b)) => x
+                .partial_cmp(&(b as f64))
+                .unwrap_or(Ordering::Greater)
+                .then(Ordering::Greater),
+        }
+    }
+}
+impl std::hash::Hash for Num {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        match self {
+            Num::Int(i) => i.hash(h),
+            Num::Float(x) => x.hash(h),
+        }
+    }
+}
+
+const US_PER_DAY: i64 = 86_400_000_000;
+
+/// `str(datetime.time)`: `09:30:00`, or `12:30:00.500000` with microseconds.
+pub fn time_str(us: u64) -> String {
+    let secs = us / 1_000_000;
+    let mut s = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if us % 1_000_000 != 0 {
+        let _ = write!(s, ".{:06}", us % 1_000_000);
+    }
+    s
+}
+
+/// `str(datetime.timedelta)`: `1 day, 2:00:00`, `-1 day, 12:00:00`,
+/// `0:00:00.500000` (days may be negative; the rest never is).
+pub fn timedelta_str(us: i64) -> String {
+    let days = us.div_euclid(US_PER_DAY);
+    let rem = us.rem_euclid(US_PER_DAY);
+    let mut s = String::new();
+    if days != 0 {
+        let plural = if days.abs() != 1 { "s" } else { "" };
+        let _ = write!(s, "{days} day{plural}, ");
+    }
+    let secs = rem / 1_000_000;
+    let _ = write!(s, "{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if rem % 1_000_000 != 0 {
+        let _ = write!(s, ".{:06}", rem % 1_000_000);
+    }
+    s
+}
+
+/// openpyxl's `from_excel` on a date-formatted number: a time of day
+/// (microseconds) when `0 <= v < 1` and the fraction, rounded (half to
+/// even) to the millisecond, stays within the day; `None` for a date-time.
+pub fn excel_time(v: f64) -> Option<u64> {
+    if !(0.0..1.0).contains(&v) {
+        return None;
+    }
+    let ms = (v * 86_400_000.0).round_ties_even() as u64;
+    (ms < 86_400_000).then_some(ms * 1000)
+}
+
+/// openpyxl's `from_excel(v, timedelta=True)`: Python's
+/// `timedelta(days=v)` (rounded to the microsecond as CPython does: whole
+/// days, whole seconds of the fraction, then the microseconds half to
+/// even), then, when there are microseconds, floored to the second plus
+/// the microseconds rounded to the millisecond (`round(us, -3)`).
+pub fn excel_duration(v: f64) -> Option<i64> {
+    if !v.is_finite() || v.abs() >= 1e8 {
+        return None; // beyond timedelta's range (999999999 days): OverflowError
+    }
+    let days = v.trunc();
+    let day_secs = (v - days) * 86_400.0;
+    let whole_secs = day_secs.trunc();
+    let us = ((day_secs - whole_secs) * 1e6).round_ties_even();
+    let total = days as i64 * US_PER_DAY + whole_secs as i64 * 1_000_000 + us as i64;
+    let micro = total.rem_euclid(1_000_000);
+    if micro == 0 {
+        return Some(total);
+    }
+    // round(micro, -3): half to even on the thousands.
+    let (q, r) = (micro / 1000, micro % 1000);
+    let q = match r.cmp(&500) {
+        Ordering::Less => q,
+        Ordering::Greater => q + 1,
+        Ordering::Equal => q + (q & 1),
+    };
+    Some(total.div_euclid(1_000_000) * 1_000_000 + q * 1000)
+}
+
+/// The number pandas' `to_excel` writes for a `timedelta`:
+/// `total_seconds() / 86400`.
+pub fn duration_days(us: i64) -> f64 {
+    (us as f64 / 1e6) / 86_400.0
 }
 
 /// Python's `repr(float)`: the shortest digits that round-trip, in fixed
@@ -410,6 +644,53 @@ mod tests {
         assert_eq!(p.to_python_str(), "2023-04-10 04:29:32");
         let back = DateTimeParts::from_serial(p.to_serial());
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn times_and_durations_print_as_python() {
+        assert_eq!(time_str(excel_time(0.395833333333333).unwrap()), "09:30:00");
+        assert_eq!(time_str(excel_time(0.0).unwrap()), "00:00:00");
+        assert_eq!(
+            time_str(excel_time(0.5208391203703704).unwrap()),
+            "12:30:00.500000"
+        );
+        assert_eq!(time_str(excel_time(0.999).unwrap()), "23:58:33.600000");
+        assert_eq!(excel_time(0.999999999), None);
+        assert_eq!(excel_time(1.5), None);
+        for (v, want) in [
+            (1.083333333333333, "1 day, 2:00:00"),
+            (0.75, "18:00:00"),
+            (0.01, "0:14:24"),
+            (1.157407407407407e-05, "0:00:01"),
+            (-0.5, "-1 day, 12:00:00"),
+            (30.25, "30 days, 6:00:00"),
+            (5.787037037037037e-06, "0:00:00.500000"),
+            (2.5, "2 days, 12:00:00"),
+        ] {
+            assert_eq!(timedelta_str(excel_duration(v).unwrap()), want, "{v}");
+        }
+        assert_eq!(
+            duration_days(excel_duration(1.083333333333333).unwrap()),
+            1.0833333333333333
+        );
+        assert_ne!(Value::Time(0).key(), Value::Duration(0).key());
+        // 64-bit integers compare exactly.
+        let a = Value::Int(1_234_567_890_123_456_789);
+        let b = Value::Int(1_234_567_890_123_456_788);
+        assert_ne!(a.key(), b.key());
+        assert!(!a.py_eq(&b));
+        assert_eq!(
+            Value::Float(1e20).key(),
+            Value::int(100_000_000_000_000_000_000).key()
+        );
+        assert_eq!(Value::Float(-0.0).key(), Value::Int(0).key());
+        assert!(Value::Int(3).key() < Value::Float(3.5).key());
+        assert!(Value::Float(2.5).key() < Value::Int(3).key());
+        assert_eq!(
+            Value::int(u64::MAX as i128).to_text(),
+            "18446744073709551615"
+        );
+        assert!(!Value::Duration(0).py_eq(&Value::Int(0)));
     }
 
     #[test]

@@ -33,15 +33,21 @@ pub struct Grouped {
 /// ([`Value::write_canonical`]), which are equal exactly when the values
 /// are equal under Python `==`: de-duplication is exact, and costs one
 /// allocation per distinct row.
-pub fn group(table: &mut Table, cols: Columns, convert: Option<&[bool]>) -> Result<Grouped> {
+pub fn group(table: &mut Table, cols: Columns, reread: Option<&Reread>) -> Result<Grouped> {
     let mut grouper = Grouper::new(table.columns().len(), cols);
     let mut converted: Vec<Value> = Vec::new();
     table.for_each_row(|row| {
-        let row = match convert {
-            Some(c) => {
+        let row = match reread {
+            Some(r) => {
                 converted.clear();
-                converted.extend_from_slice(row);
-                ColumnKinds::convert_row(c, &mut converted);
+                if r.typed {
+                    converted.extend(row.iter().map(reread_value));
+                } else {
+                    converted.extend_from_slice(row);
+                }
+                if let Some(c) = &r.convert {
+                    ColumnKinds::convert_row(c, &mut converted);
+                }
                 &converted[..]
             }
             None => row,
@@ -129,13 +135,48 @@ impl Grouper {
 /// The column conversions pandas would apply when stage 2 re-reads this
 /// table from the one-sheet xlsx stage 1 writes (`run` groups the table
 /// directly, and must see what `dialogues` would read).
-pub fn reread_conversions(table: &mut Table) -> Result<Option<Vec<bool>>> {
+pub fn reread_conversions(table: &mut Table) -> Result<Option<Reread>> {
     let mut kinds = ColumnKinds::default();
+    let mut typed = false;
+    let mut mapped: Vec<Value> = Vec::new();
     table.for_each_row(|row| {
-        kinds.observe(row);
+        if row
+            .iter()
+            .any(|v| matches!(v, Value::Time(_) | Value::Duration(_)))
+        {
+            typed = true;
+            mapped.clear();
+            mapped.extend(row.iter().map(reread_value));
+            kinds.observe(&mapped);
+        } else {
+            kinds.observe(row);
+        }
         Ok(())
     })?;
-    Ok(kinds.conversions())
+    let convert = kinds.conversions();
+    Ok((typed || convert.is_some()).then_some(Reread { convert, typed }))
+}
+
+/// How `run` must see a chunk's table so that it equals `dialogues` on the
+/// chunk's xlsx: the values as stage 2 reads them back, then pandas'
+/// column conversions of that re-read.
+#[derive(Debug, Clone)]
+pub struct Reread {
+    /// Columns that become numeric on the re-read.
+    pub convert: Option<Vec<bool>>,
+    /// The table holds times or durations ([`reread_value`] changes them).
+    pub typed: bool,
+}
+
+/// A value as stage 2 reads it back from stage 1's xlsx: a time was written
+/// as its text, a duration as its number of days
+/// (`write::sheetxml`'s `Cell`); every other value reads back as itself.
+pub fn reread_value(v: &Value) -> Value {
+    match v {
+        Value::Time(_) => Value::text_owned(v.to_text()),
+        Value::Duration(us) => Value::number(crate::value::duration_days(*us)),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -152,7 +193,10 @@ mod tests {
         };
         t.push_sheet(Sheet {
             name: "s".into(),
-            columns: ["a", "c", "r", "m"].iter().map(|s| s.to_string()).collect(),
+            columns: ["a", "c", "r", "m"]
+                .iter()
+                .map(|s| crate::value::ColName::from(*s))
+                .collect(),
             rows: vec![
                 r(Value::text("B7"), "x", "否", "1"),
                 r(Value::Int(12), "x", "否", "2"),

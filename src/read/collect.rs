@@ -8,7 +8,7 @@
 use super::csv::Encoding;
 use super::infer::{header_names, ColumnKinds};
 use crate::error::FileErrorKind;
-use crate::value::Value;
+use crate::value::{ColName, Value};
 
 /// What a reader needs to know: the required columns, an optional sheet
 /// name, and an optional forced CSV encoding.
@@ -33,8 +33,9 @@ impl ReadOptions {
 #[derive(Debug, Clone, Default)]
 pub struct Sheet {
     pub name: String,
-    /// Column names; rows may be shorter (missing trailing cells).
-    pub columns: Vec<String>,
+    /// Column names (typed, see [`ColName`]); rows may be shorter
+    /// (missing trailing cells).
+    pub columns: Vec<ColName>,
     /// Positions of the required columns in `columns`.
     pub required_idx: [usize; 4],
     pub rows: Vec<Vec<Value>>,
@@ -118,6 +119,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
                 ..Sheet::default()
             },
             header_done: false,
+            header_on_row1: false,
             usable: false,
             kinds: infer_numeric.then(ColumnKinds::default),
         }
@@ -127,7 +129,13 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
     /// may be omitted).
     pub fn row(&mut self, b: &mut SheetBuilder, mut row: Vec<Value>, line: u64) {
         if !b.header_done {
-            if row.iter().all(Value::is_missing) && !row.iter().any(|v| matches!(v, Value::Text(_)))
+            if b.header_on_row1 && line != 1 {
+                // Row 1 had no cells: it is still the header (pandas'
+                // openpyxl reader starts at row 1), a header without names.
+                row.clear();
+            } else if !b.header_on_row1
+                && row.iter().all(Value::is_missing)
+                && !row.iter().any(|v| matches!(v, Value::Text(_)))
             {
                 return;
             }
@@ -171,7 +179,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
         if row.len() > b.sheet.columns.len() {
             // Cells right of the header: pandas names such columns "Unnamed: N".
             for i in b.sheet.columns.len()..row.len() {
-                b.sheet.columns.push(format!("Unnamed: {i}"));
+                b.sheet.columns.push(format!("Unnamed: {i}").into());
             }
         }
         b.sheet.rows_read += 1;
@@ -229,17 +237,20 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
 pub(crate) struct SheetBuilder {
     pub(super) sheet: Sheet,
     header_done: bool,
+    /// The sheet's row 1 is its header whatever it holds (xlsx, as
+    /// openpyxl + pandas read it); otherwise the first non-blank row is.
+    pub(super) header_on_row1: bool,
     usable: bool,
     kinds: Option<ColumnKinds>,
 }
 
 /// Positions of the required columns in `columns`, or the first one missing.
-pub fn find_required(columns: &[String], required: &[String; 4]) -> Result<[usize; 4], String> {
+pub fn find_required(columns: &[ColName], required: &[String; 4]) -> Result<[usize; 4], String> {
     let mut idx = [0; 4];
     for (slot, name) in idx.iter_mut().zip(required) {
         *slot = columns
             .iter()
-            .position(|c| c == name)
+            .position(|c| c == name.as_str())
             .ok_or_else(|| name.clone())?;
     }
     Ok(idx)

@@ -103,11 +103,18 @@ pub(super) fn read(
         .from_reader(text.as_bytes());
     let mut records = rdr.records();
     let mut b = c.sheet_with("csv", false);
-    let header = match records.next() {
-        Some(r) => r.map_err(|e| FileErrorKind::Csv(e.to_string()))?,
-        None => {
-            c.end_sheet(b);
-            return Ok(());
+    let header = loop {
+        match records.next() {
+            Some(r) => {
+                let r = r.map_err(|e| FileErrorKind::Csv(e.to_string()))?;
+                if !is_blank_line(&r) {
+                    break r;
+                }
+            }
+            None => {
+                c.end_sheet(b);
+                return Ok(());
+            }
         }
     };
     let width = header.len();
@@ -115,8 +122,8 @@ pub(super) fn read(
     let mut lines: Vec<u64> = Vec::new();
     for rec in records {
         let rec = rec.map_err(|e| FileErrorKind::Csv(e.to_string()))?;
-        if rec.len() == 1 && rec[0].is_empty() {
-            continue; // a blank line
+        if is_blank_line(&rec) {
+            continue;
         }
         if rec.len() > width {
             let line = rec.position().map(|p| p.line()).unwrap_or(0);
@@ -157,6 +164,13 @@ pub(super) fn read(
     Ok(())
 }
 
+/// A blank line to pandas' C tokenizer (`skip_blank_lines`): empty, or only
+/// spaces and tabs (its whitespace-line state; the csv crate already drops
+/// empty lines, but a line of spaces is one field of spaces to it).
+fn is_blank_line(rec: &csv::StringRecord) -> bool {
+    rec.len() == 1 && rec[0].bytes().all(|b| b == b' ' || b == b'\t')
+}
+
 /// pandas' inference for one column of raw fields (`None` = NA): all
 /// integers -> ints (floats when a value is missing), all numeric -> floats,
 /// all `True`/`False` -> booleans, else text.
@@ -164,19 +178,34 @@ fn type_column(col: Vec<Option<String>>) -> Vec<Value> {
     let present = || col.iter().flatten();
     let any_na = col.iter().any(Option::is_none);
     if present().next().is_some() && present().all(|s| parse_int(s).is_some()) {
-        return col
-            .iter()
-            .map(|f| match f {
-                None => Value::Empty,
-                Some(s) => {
-                    let i = parse_int(s).expect("checked above");
-                    if any_na {
-                        Value::number(i as f64)
-                    } else {
-                        Value::Int(i)
+        // pandas' C parser: int64 when every value fits; else uint64 when
+        // none is negative; a value beyond uint64 or below int64 makes an
+        // object column of Python ints (missing values stay missing); uint64
+        // values beside a negative one leave the column as text.
+        let ints = || present().map(|s| parse_int(s).expect("checked above"));
+        let int64 = ints().all(|i| i64::try_from(i).is_ok());
+        let python = ints().any(|i| i > u64::MAX as i128 || i < i64::MIN as i128);
+        let negative = ints().any(|i| i < 0);
+        if int64 || python || !negative {
+            let floats = any_na && !python;
+            return col
+                .iter()
+                .map(|f| match f {
+                    None => Value::Empty,
+                    Some(s) => {
+                        let i = parse_int(s).expect("checked above");
+                        if floats {
+                            Value::number(i as f64)
+                        } else {
+                            Value::int(i)
+                        }
                     }
-                }
-            })
+                })
+                .collect();
+        }
+        return col
+            .into_iter()
+            .map(|f| f.map(|s| Value::Text(s.into())).unwrap_or(Value::Empty))
             .collect();
     }
     if present().next().is_some() && present().all(|s| parse_float(s).is_some()) {
@@ -206,9 +235,11 @@ fn type_column(col: Vec<Option<String>>) -> Vec<Value> {
         .collect()
 }
 
-fn parse_int(s: &str) -> Option<i64> {
+fn parse_int(s: &str) -> Option<i128> {
     match super::parse_numeric(s)? {
-        Value::Int(i) if !s.contains(['.', 'e', 'E']) => Some(i),
+        _ if s.contains(['.', 'e', 'E']) => None,
+        Value::Int(i) => Some(i as i128),
+        Value::BigInt(i) => Some(*i),
         _ => None,
     }
 }
@@ -216,6 +247,7 @@ fn parse_int(s: &str) -> Option<i64> {
 fn parse_float(s: &str) -> Option<f64> {
     match super::parse_numeric(s)? {
         Value::Int(i) => Some(i as f64),
+        Value::BigInt(i) => Some(*i as f64),
         Value::Float(f) => Some(f),
         _ => None,
     }

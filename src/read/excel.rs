@@ -11,7 +11,7 @@ use calamine::{open_workbook, Data, DataRef, Ods, Reader, Xls, Xlsb};
 
 use super::collect::{Collector, RowAssembler};
 use crate::error::FileErrorKind;
-use crate::value::{DateTimeParts, Value};
+use crate::value::{excel_time, DateTimeParts, Value};
 
 pub(super) fn read(
     path: &Path,
@@ -93,7 +93,21 @@ where
         let mut rows = RowAssembler::default();
         for (r, col, v) in range.used_cells() {
             let (r0, c0) = range.start().unwrap_or((0, 0));
-            rows.push(c, &mut b, r0 + r as u32, c0 + col as u32, from_data(v));
+            let value = if format == "ods" {
+                ods_value(v).map_err(|e| {
+                    corrupt(
+                        format,
+                        format!(
+                            "sheet {name}: row {} column {}: {e}",
+                            r0 + r as u32 + 1,
+                            c0 + col as u32 + 1
+                        ),
+                    )
+                })?
+            } else {
+                from_data(v)
+            };
+            rows.push(c, &mut b, r0 + r as u32, c0 + col as u32, value);
         }
         rows.finish(c, &mut b);
         c.end_sheet(b);
@@ -135,7 +149,50 @@ fn from_data(v: &Data) -> Value {
     }
 }
 
+/// An ods cell as pandas' odf reader gives it, as far as calamine shows
+/// the cell: `<text:tab/>` is dropped (pandas' string reader skips it;
+/// calamine makes it a tab), and a time cell (calamine: its
+/// `office:time-value`, `PT09H30M00S`) is a time of day — a file error when
+/// its hours are 24 or more, as pandas' `Timestamp(text)` fails on the
+/// displayed `26:00:00`. pandas reads both from the cell's displayed text,
+/// which calamine does not expose; so do booleans (`True` iff the text is
+/// `TRUE`), read here from `office:boolean-value` (README "Values, exactly",
+/// deliberate differences).
+fn ods_value(v: &Data) -> Result<Value, String> {
+    Ok(match v {
+        Data::String(s) if s.contains('\t') => Value::text_owned(s.replace('\t', "")),
+        Data::DurationIso(s) => match iso_time_of_day(s) {
+            Some(us) => Value::Time(us),
+            None => return Err(format!("time cell {s:?} is not a time of day")),
+        },
+        other => from_data(other),
+    })
+}
+
+/// `PT09H30M00S` / `PT12H00M00.5S` -> microseconds since midnight, when
+/// under 24 hours.
+fn iso_time_of_day(s: &str) -> Option<u64> {
+    let rest = s.strip_prefix("PT")?;
+    let (h, rest) = rest.split_once('H')?;
+    let (m, rest) = rest.split_once('M')?;
+    let sec = rest.strip_suffix('S')?;
+    let (h, m): (u64, u64) = (h.parse().ok()?, m.parse().ok()?);
+    let sec: f64 = sec.parse().ok()?;
+    if h >= 24 || m >= 60 || !(0.0..60.0).contains(&sec) {
+        return None;
+    }
+    let us = (sec * 1e6).round() as u64;
+    Some((h * 3600 + m * 60) * 1_000_000 + us)
+}
+
 fn excel_datetime(d: &calamine::ExcelDateTime) -> Value {
+    // pandas' xlrd reader: a date cell whose date is 1899-12-31 (1904:
+    // 1904-01-01), i.e. a serial in [0, 1) whose ms-rounded fraction stays
+    // within the day, is a `time` — under any date format, elapsed ones too
+    // (xlrd has no durations).
+    if let Some(us) = excel_time(d.as_f64()) {
+        return Value::Time(us);
+    }
     // to_ymd_hms_milli knows the workbook's epoch (1900 or 1904).
     let (year, month, day, hour, minute, second, milli) = d.to_ymd_hms_milli();
     let parts = DateTimeParts {

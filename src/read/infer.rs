@@ -1,7 +1,7 @@
 //! pandas' type inference, as `read_excel` and `read_csv` apply it: numeric
 //! text, whole-column conversion, and the header row's column names.
 
-use crate::value::Value;
+use crate::value::{ColName, Value};
 
 /// pandas' type inference for a spreadsheet column (`read_excel` runs
 /// `maybe_convert_numeric` on object columns): when every value of the
@@ -34,7 +34,7 @@ impl ColumnKinds {
             }
             match v {
                 Value::Empty => {}
-                Value::Int(_) | Value::Float(_) => k.number = true,
+                Value::Int(_) | Value::BigInt(_) | Value::Float(_) => k.number = true,
                 Value::Bool(_) => k.boolean = true,
                 Value::Text(s) => {
                     if parse_numeric(s).is_some() {
@@ -43,7 +43,7 @@ impl ColumnKinds {
                         k.blocked = true
                     }
                 }
-                Value::DateTime(_) => k.blocked = true,
+                Value::DateTime(_) | Value::Time(_) | Value::Duration(_) => k.blocked = true,
             }
         }
     }
@@ -84,8 +84,9 @@ pub fn parse_numeric(s: &str) -> Option<Value> {
     }
     let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(match t.parse::<i64>() {
-            Ok(i) => Value::Int(i),
+        // Integers exactly (int64, uint64 and Python ints within i128).
+        return Some(match t.parse::<i128>() {
+            Ok(i) => Value::int(i),
             Err(_) => Value::number(t.parse::<f64>().ok()?),
         });
     }
@@ -99,38 +100,62 @@ pub fn parse_numeric(s: &str) -> Option<Value> {
     t.parse::<f64>().ok().map(Value::number)
 }
 
-/// Column names from a header row, as pandas makes them: text as is,
-/// numbers as text, empty cells `Unnamed: N`, duplicates `name.1`, `name.2`.
-pub(super) fn header_names(row: &[Value]) -> Vec<String> {
-    let raw: Vec<String> = row
+/// Column names from a header row, as pandas makes them: each cell's value
+/// as the name (typed: the number 2023 is not the text `2023`), empty cells
+/// `Unnamed: N`, duplicates mangled as pandas' readers do
+/// ([`mangle_dupe_names`]).
+pub(super) fn header_names(row: &[Value]) -> Vec<ColName> {
+    let mut unnamed = Vec::new();
+    let raw: Vec<ColName> = row
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::Empty => format!("Unnamed: {i}"),
-            other => other.to_text(),
+            Value::Empty => {
+                unnamed.push(i);
+                ColName::from(format!("Unnamed: {i}"))
+            }
+            Value::Text(s) if s.is_empty() => {
+                unnamed.push(i);
+                ColName::from(format!("Unnamed: {i}"))
+            }
+            other => ColName(other.clone()),
         })
         .collect();
-    dedup_names(raw)
+    mangle_dupe_names(raw, &unnamed)
 }
 
-/// pandas' `_maybe_dedup_names`: the second `a` becomes `a.1`, and so on,
-/// skipping names already taken.
-fn dedup_names(names: Vec<String>) -> Vec<String> {
+/// pandas' `mangle_dupe_names` (pandas/io/common.py, the header mangling of
+/// `read_csv` and `read_excel`): named columns first, then the unnamed
+/// ones; a repeat of `col` seen `c` times becomes `col.c`, skipping a
+/// `col.c` that is already one of the names (`x, x, x.1` -> `x, x.2, x.1`;
+/// a literal `Unnamed: 14` keeps its name and the empty cell at 14 becomes
+/// `Unnamed: 14.1`).
+/// Names compare under Python `==` ([`ColName`]); a mangled name is text
+/// (`f"{col}.{count}"`: the number 2023 repeated becomes `"2023.1"`).
+fn mangle_dupe_names(mut names: Vec<ColName>, unnamed: &[usize]) -> Vec<ColName> {
     use std::collections::HashMap;
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let mut col = name;
+    let order: Vec<usize> = (0..names.len())
+        .filter(|i| !unnamed.contains(i))
+        .chain(unnamed.iter().copied())
+        .collect();
+    let mut counts: HashMap<ColName, usize> = HashMap::new();
+    for i in order {
+        let old = names[i].clone();
+        let mut col = old.clone();
         let mut cur = *counts.get(&col).unwrap_or(&0);
         while cur > 0 {
-            counts.insert(col.clone(), cur + 1);
-            col = format!("{col}.{cur}");
-            cur = *counts.get(&col).unwrap_or(&0);
+            counts.insert(old.clone(), cur + 1);
+            col = ColName::from(format!("{}.{cur}", old.to_text()));
+            if names.contains(&col) {
+                cur += 1;
+            } else {
+                cur = *counts.get(&col).unwrap_or(&0);
+            }
         }
         counts.insert(col.clone(), cur + 1);
-        out.push(col);
+        names[i] = col;
     }
-    out
+    names
 }
 
 #[cfg(test)]
@@ -197,7 +222,25 @@ mod tests {
 
     #[test]
     fn duplicate_headers_are_mangled_like_pandas() {
-        let got = dedup_names(vec!["a".into(), "a".into(), "a.1".into(), "a".into()]);
-        assert_eq!(got, ["a", "a.1", "a.1.1", "a.2"]);
+        // pandas.io.common.mangle_dupe_names on the same names.
+        let names = |v: &[&str]| v.iter().map(|s| ColName::from(*s)).collect::<Vec<_>>();
+        let got = mangle_dupe_names(names(&["a", "a", "a.1", "a"]), &[]);
+        assert_eq!(got, ["a", "a.2", "a.1", "a.3"]);
+        let got = mangle_dupe_names(names(&["x", "Unnamed: 1", "Unnamed: 1"]), &[1]);
+        assert_eq!(got, ["x", "Unnamed: 1.1", "Unnamed: 1"]);
+        // Typed names: the number 2023 and the text "2023" are two names.
+        let got = header_names(&[
+            Value::Int(2023),
+            Value::text("2023"),
+            Value::Int(2023),
+            Value::Empty,
+        ]);
+        let want = [
+            ColName(Value::Int(2023)),
+            ColName::from("2023"),
+            ColName::from("2023.1"),
+            ColName::from("Unnamed: 3"),
+        ];
+        assert_eq!(got, want);
     }
 }

@@ -152,7 +152,7 @@ pub(super) fn read_one(
                     "sheet {} row {} column {}: text of {units} UTF-16 units is over the xlsx cell limit of {MAX_TEXT_UTF16}",
                     sheet.name,
                     sheet.line,
-                    sheet.columns.get(col).map(String::as_str).unwrap_or("?")
+                    sheet.columns.get(col).map_or("?".into(), |c| c.to_text())
                 ));
             }
         }

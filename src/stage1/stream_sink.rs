@@ -35,7 +35,7 @@ pub(super) enum WriterMsg {
     Start {
         chunk: usize,
         dest: PathBuf,
-        columns: Vec<String>,
+        columns: Vec<crate::value::ColName>,
     },
     /// Rows aligned to the header, in file then row order.
     Rows(Vec<Vec<Value>>),

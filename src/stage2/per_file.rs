@@ -70,7 +70,7 @@ pub(super) fn one_file(
 /// sheets' rows, in order, are exactly the table `group` would see).
 #[derive(Default)]
 struct Speculation {
-    columns: Option<Vec<String>>,
+    columns: Option<Vec<crate::value::ColName>>,
     sheet: String,
     grouper: Option<group::Grouper>,
     failed: bool,

@@ -110,7 +110,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
                 if let Ok(cols) = find_required(ct.table.columns(), &cfg.read.required) {
                     let convert = reread_conversions(&mut ct.table)?;
                     corpus.push(
-                        group(&mut ct.table, cols, convert.as_deref())?,
+                        group(&mut ct.table, cols, convert.as_ref())?,
                         &cfg.agent_value,
                     )?;
                 }

@@ -52,17 +52,19 @@ pub fn csv_text(v: &Value) -> String {
         Value::Empty => String::new(),
         Value::Text(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
+        Value::BigInt(i) => i.to_string(),
         Value::Float(f) => py_float_repr(*f),
         Value::Bool(b) => if *b { "True" } else { "False" }.into(),
         Value::DateTime(d) => DateTimeParts::from_serial(*d).to_python_str(),
+        Value::Time(_) | Value::Duration(_) => v.to_text(),
     }
 }
 
 impl Sink for CsvSink {
-    fn header(&mut self, columns: &[String]) -> Result<()> {
+    fn header(&mut self, columns: &[crate::value::ColName]) -> Result<()> {
         self.width = columns.len();
         self.w
-            .write_record(columns)
+            .write_record(columns.iter().map(|c| csv_text(&c.0)))
             .map_err(|e| cerr(&self.path, e))
     }
 

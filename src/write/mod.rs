@@ -38,7 +38,7 @@ impl TableFormat {
 
 /// A tabular output file being written.
 pub trait Sink {
-    fn header(&mut self, columns: &[String]) -> Result<()>;
+    fn header(&mut self, columns: &[crate::value::ColName]) -> Result<()>;
     /// One row; shorter rows are padded with empty cells.
     fn row(&mut self, row: &[Value]) -> Result<()>;
     /// Rows in order, handed over.

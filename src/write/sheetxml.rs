@@ -4,7 +4,7 @@
 //! be formatted on any thread and in any batch. `tests/xlsx_writer.rs`
 //! checks the result against rust_xlsxwriter itself.
 
-use crate::value::Value;
+use crate::value::{duration_days, time_str, Value};
 
 /// The cell format index rust_xlsxwriter gives the date format, the only
 /// format sheetsift uses.
@@ -52,22 +52,37 @@ impl Used {
 }
 
 /// What a cell is written as.
+///
+/// A time of day is written as the text `str(time)` and a duration as the
+/// number of days `total_seconds() / 86400`, as pandas' `to_excel` writes
+/// them: the reference's stage 2 reads its own chunk files back so (a time
+/// as text, a duration as a plain number), and `dialogues` on sheetsift's
+/// chunk files must give the same corpus. Typed cells (a time- or
+/// `[h]:mm:ss`-formatted number) would be read back as a time and a
+/// duration, which agrees for times but not for durations
+/// (tests/cases/README.md, "Dump tokens").
 enum Cell<'a> {
     Str(&'a str),
+    Owned(String),
+    /// An integer beyond 2^53, written with all its digits (an f64 would
+    /// round it; pandas' openpyxl writes `'%.16g'`, rounding too).
+    Int(i128),
     /// Finite.
     Num(f64),
     Bool(bool),
 }
 
 impl Cell<'_> {
-    /// rust_xlsxwriter writes NaN and infinities as strings.
+    /// No xlsx number is infinite: pandas' `to_excel` writes ±inf as the
+    /// text `inf` / `-inf` (its `inf_rep`), and so does sheetsift. NaN
+    /// never reaches here (missing values are not written).
     fn number(f: f64) -> Cell<'static> {
         if f.is_nan() {
             Cell::Str("NAN")
         } else if f == f64::INFINITY {
-            Cell::Str("INF")
+            Cell::Str("inf")
         } else if f == f64::NEG_INFINITY {
-            Cell::Str("-INF")
+            Cell::Str("-inf")
         } else {
             Cell::Num(f)
         }
@@ -91,10 +106,14 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
                 Value::Empty => continue,
                 Value::Text(s) if s.is_empty() => continue,
                 Value::Text(s) => (Cell::Str(s), false),
+                Value::Int(n) if n.unsigned_abs() > 1 << 53 => (Cell::Int(*n as i128), false),
                 Value::Int(n) => (Cell::number(*n as f64), false),
+                Value::BigInt(n) => (Cell::Int(**n), false),
                 Value::Float(f) => (Cell::number(*f), false),
                 Value::Bool(b) => (Cell::Bool(*b), false),
                 Value::DateTime(d) => (Cell::number(*d), true),
+                Value::Time(us) => (Cell::Owned(time_str(*us)), false),
+                Value::Duration(us) => (Cell::number(duration_days(*us)), false),
             };
             if first.is_none() {
                 out.extend_from_slice(b"<row r=\"");
@@ -113,6 +132,12 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
             }
             match cell {
                 Cell::Str(s) => inline_string(s, out),
+                Cell::Owned(s) => inline_string(&s, out),
+                Cell::Int(i) => {
+                    out.extend_from_slice(b"><v>");
+                    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+                    out.extend_from_slice(b"</v></c>");
+                }
                 Cell::Num(f) => {
                     out.extend_from_slice(b"><v>");
                     out.extend_from_slice(num.format_finite(f).as_bytes());
@@ -242,6 +267,36 @@ mod tests {
         let mut out = Vec::new();
         escape(s, &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn integers_past_2_pow_53_keep_every_digit() {
+        let mut out = Vec::new();
+        rows_xml(
+            &[vec![
+                Value::Int(1_234_567_890_123_456_789),
+                Value::int(u64::MAX as i128),
+                Value::Int(1 << 53),
+                Value::Float(f64::NEG_INFINITY),
+            ]],
+            1,
+            &mut out,
+        );
+        let xml = String::from_utf8(out).unwrap();
+        assert!(
+            xml.contains("<c r=\"A2\"><v>1234567890123456789</v></c>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<c r=\"B2\"><v>18446744073709551615</v></c>"),
+            "{xml}"
+        );
+        // 2^53 itself is exact as an f64: written as rust_xlsxwriter does.
+        assert!(
+            xml.contains("<c r=\"C2\"><v>9007199254740992.0</v></c>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<is><t>-inf</t></is>"), "{xml}");
     }
 
     #[test]

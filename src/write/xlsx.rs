@@ -31,7 +31,7 @@ use super::sheetxml::{rows_xml, Used};
 use super::zipout::{deflate_piece, ZipOut, FINAL_BLOCK};
 use super::Sink;
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::value::{ColName, Value};
 
 /// Data rows a sheet holds below its header (1,048,576 rows in all).
 pub const MAX_DATA_ROWS: u32 = 1_048_575;
@@ -108,7 +108,7 @@ pub struct XlsxSink {
     dir: PathBuf,
     level: u32,
     pool: Option<Arc<rayon::ThreadPool>>,
-    columns: Vec<String>,
+    columns: Vec<ColName>,
     sheets: Vec<SheetBody>,
     /// Next 0-based row of the current sheet (0 = header).
     row: u32,
@@ -188,11 +188,9 @@ impl XlsxSink {
             used: Used::default(),
         });
         self.row = 0;
-        let header: Vec<Value> = self
-            .columns
-            .iter()
-            .map(|c| Value::Text(c.as_str().into()))
-            .collect();
+        // The names as the typed cells they were read from (a number, a
+        // date-time, ... stays one; pandas' `to_excel` writes them so).
+        let header: Vec<Value> = self.columns.iter().map(|c| c.0.clone()).collect();
         self.push(header)
     }
 
@@ -408,7 +406,7 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 impl Sink for XlsxSink {
-    fn header(&mut self, columns: &[String]) -> Result<()> {
+    fn header(&mut self, columns: &[ColName]) -> Result<()> {
         self.columns = columns.to_vec();
         self.new_sheet()
     }

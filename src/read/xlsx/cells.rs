@@ -4,12 +4,13 @@
 
 use super::fastsheet::RawCell;
 use super::shared_strings::decode_excel_escapes;
-use crate::value::{DateTimeParts, Value};
+use super::styles::NumKind;
+use crate::value::{excel_duration, excel_time, DateTimeParts, Value};
 
 /// What typing a cell needs from the rest of the workbook.
 pub(super) struct Ctx<'a> {
     pub shared: &'a [Box<str>],
-    pub date_styles: &'a [bool],
+    pub date_styles: &'a [NumKind],
     pub date1904: bool,
 }
 
@@ -43,6 +44,11 @@ impl CellType {
 /// A cell of the fast path, typed.
 pub(super) fn fast_cell_value(cell: RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
     let ty = CellType::of(cell.ty.unwrap_or("n"));
+    if cell.row == 0 {
+        if let Some(name) = na_header_name(ty, cell.inline.as_deref(), &cell.text, ctx) {
+            return Ok(name);
+        }
+    }
     Ok(if ty == CellType::Inline {
         cell.inline.map(Value::text_owned).unwrap_or(Value::Empty)
     } else if cell.has_v && !cell.text.is_empty() {
@@ -52,6 +58,24 @@ pub(super) fn fast_cell_value(cell: RawCell, ctx: &Ctx<'_>) -> Result<Value, Str
     })
 }
 
+/// A cell of row 1 (the header) whose text is one of pandas' NA strings:
+/// pandas keeps it as the column's name (`NA`), so it is text there, not
+/// missing. `None` for every other cell.
+pub(super) fn na_header_name(
+    ty: CellType,
+    inline: Option<&str>,
+    v: &str,
+    ctx: &Ctx<'_>,
+) -> Option<Value> {
+    let text: String = match ty {
+        CellType::Inline => inline?.to_string(),
+        CellType::Shared => ctx.shared.get(v.trim().parse::<usize>().ok()?)?.to_string(),
+        CellType::Text => decode_excel_escapes(v),
+        _ => return None,
+    };
+    (!text.is_empty() && crate::value::is_na_string(&text)).then(|| Value::Text(text.into()))
+}
+
 /// One cell with a non-empty `<v>` as openpyxl + pandas read it.
 pub(super) fn cell_value(
     ty: CellType,
@@ -59,23 +83,45 @@ pub(super) fn cell_value(
     v: &str,
     ctx: &Ctx<'_>,
 ) -> Result<Value, String> {
-    let is_date = || ctx.date_styles.get(style).copied().unwrap_or(false);
+    let kind = ctx.date_styles.get(style).copied().unwrap_or_default();
     Ok(match ty {
         CellType::Number => {
             let trimmed = v.trim();
             let x: f64 = if trimmed.contains(['.', 'e', 'E']) {
                 trimmed.parse().map_err(|_| format!("bad number {v:?}"))?
             } else {
-                let i: i64 = trimmed.parse().map_err(|_| format!("bad number {v:?}"))?;
-                if !is_date() {
-                    return Ok(Value::Int(i));
+                // openpyxl: `int(v)`, any number of digits (a Python int
+                // beyond int64 too; exact here within i128).
+                match trimmed.parse::<i128>() {
+                    Ok(i) if kind == NumKind::Number => return Ok(Value::int(i)),
+                    Ok(i) => i as f64,
+                    // Past i128: as a float (a documented limit).
+                    Err(_)
+                        if !trimmed.is_empty()
+                            && trimmed.bytes().skip(1).all(|b| b.is_ascii_digit()) =>
+                    {
+                        trimmed.parse().map_err(|_| format!("bad number {v:?}"))?
+                    }
+                    Err(_) => return Err(format!("bad number {v:?}")),
                 }
-                i as f64
             };
-            if is_date() {
-                Value::DateTime(if ctx.date1904 { x + 1462.0 } else { x })
-            } else {
-                Value::number(x)
+            match kind {
+                NumKind::Number => Value::number(x),
+                // openpyxl: a serial beyond timedelta's range is an error
+                // cell, which pandas reads as missing.
+                NumKind::Duration => excel_duration(x).map_or(Value::Empty, Value::Duration),
+                // A time of day is decided on the raw serial, before the
+                // 1904 shift (openpyxl's `from_excel`).
+                NumKind::Date => match excel_time(x) {
+                    Some(us) => Value::Time(us),
+                    None if ctx.date1904 => Value::DateTime(x + 1462.0),
+                    // openpyxl reads serial 60 (Excel's phantom 1900-02-29)
+                    // as 1900-02-28, the date of serial 59: keep one serial
+                    // per datetime, so that it is written (and compared) as
+                    // pandas' 1900-02-28.
+                    None if (60.0..61.0).contains(&x) => Value::DateTime(x - 1.0),
+                    None => Value::DateTime(x),
+                },
             }
         }
         CellType::Shared => {

@@ -91,6 +91,7 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
             .map(|(_, t)| resolve(&base, t))
             .ok_or_else(|| corrupt(format!("sheet {name}: no relationship {rid}")))?;
         let mut b = c.sheet(&name);
+        b.header_on_row1 = true;
         let mut rows = RowAssembler::default();
         let real = lookup(&names, &target)
             .cloned()

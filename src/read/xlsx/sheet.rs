@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use super::cells::{at, cell_value, fast_cell_value, CellType, Ctx};
+use super::cells::{at, cell_value, fast_cell_value, na_header_name, CellType, Ctx};
 use super::fastsheet::{cell_ref, FastSheet, Step};
 use super::shared_strings::{push_entity, read_rich_text};
 use crate::value::Value;
@@ -176,7 +176,14 @@ fn stream_sheet<B: BufRead>(
                 _ => {}
             }
         }
-        let value = if ty == CellType::Inline {
+        let header_na = if cr == 0 {
+            na_header_name(ty, inline.as_deref(), &text, ctx)
+        } else {
+            None
+        };
+        let value = if let Some(name) = header_na {
+            name
+        } else if ty == CellType::Inline {
             inline.map(Value::text_owned).unwrap_or(Value::Empty)
         } else if has_v && !text.is_empty() {
             cell_value(ty, style, &text, ctx).map_err(at(cr, cc))?

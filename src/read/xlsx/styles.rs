@@ -1,6 +1,8 @@
 //! Cell styles as openpyxl reads them: which `cellXfs` entries format
-//! their numbers as dates (openpyxl's `is_date_format`, built-in ids, and
-//! elapsed-time formats, which are not dates).
+//! their numbers as dates (openpyxl's `is_date_format`, built-in ids) and
+//! which of those as durations (elapsed-time formats, `is_timedelta_format`):
+//! openpyxl turns the first into `datetime`/`time`, the second into
+//! `timedelta`.
 
 use std::collections::HashMap;
 
@@ -9,13 +11,24 @@ use quick_xml::events::Event;
 use super::package::{attr, corrupt, xml_reader, Zip};
 use crate::error::FileErrorKind;
 
-/// For each cell style (`cellXfs` index): whether openpyxl reads its
-/// numbers as dates.
+/// How openpyxl reads a number cell of a style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NumKind {
+    /// A number (`int` or `float`).
+    #[default]
+    Number,
+    /// `from_excel`: a `datetime`, or a `time` for a value in [0, 1).
+    Date,
+    /// `from_excel(..., timedelta=True)`: a `timedelta`.
+    Duration,
+}
+
+/// For each cell style (`cellXfs` index): how openpyxl reads its numbers.
 pub(super) fn parse_styles(
     zip: &mut Zip,
     names: &HashMap<String, String>,
     part: &str,
-) -> Result<Vec<bool>, FileErrorKind> {
+) -> Result<Vec<NumKind>, FileErrorKind> {
     let Some(mut r) = xml_reader(zip, names, part)? else {
         return Ok(Vec::new());
     };
@@ -59,7 +72,11 @@ pub(super) fn parse_styles(
                 .get(&id)
                 .map(String::as_str)
                 .or_else(|| builtin_format(id));
-            code.is_some_and(|c| is_date_format(c) && !is_timedelta_format(c))
+            match code {
+                Some(c) if is_date_format(c) && is_timedelta_format(c) => NumKind::Duration,
+                Some(c) if is_date_format(c) => NumKind::Date,
+                _ => NumKind::Number,
+            }
         })
         .collect())
 }
@@ -129,8 +146,12 @@ pub fn is_date_format(fmt: &str) -> bool {
         .any(|(i, c)| "dmhysDMHYS".contains(*c) && (i == 0 || !matches!(kept[i - 1], '_' | '\\')))
 }
 
-/// openpyxl's `is_timedelta_format`: `[h]`, `[mm]`, `[ss]` elapsed formats.
-fn is_timedelta_format(fmt: &str) -> bool {
+/// openpyxl's `is_timedelta_format`: its regex
+/// `\[hh?\](:mm(:ss(\.0*)?)?)?|\[mm?\](:ss(\.0*)?)?|\[ss?\](\.0*)?`
+/// (case-insensitive) searched in the first section — which amounts to one
+/// of `[h]`, `[hh]`, `[m]`, `[mm]`, `[s]`, `[ss]` anywhere in it (the
+/// optional tails never decide a match).
+pub fn is_timedelta_format(fmt: &str) -> bool {
     let first = fmt.split(';').next().unwrap_or("").to_ascii_lowercase();
     ["[h]", "[hh]", "[m]", "[mm]", "[s]", "[ss]"]
         .iter()
