@@ -180,8 +180,6 @@ pub enum Error {
     Split(String),
     #[error("{path}: {msg}")]
     Manifest { path: PathBuf, msg: String },
-    #[error("{} mixes outputs of incompatible runs: {detail}; keep one run's outputs per directory", dir.display())]
-    MixedRuns { dir: PathBuf, detail: String },
     #[error("cannot start {what}: {source}")]
     Thread {
         what: &'static str,

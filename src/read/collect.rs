@@ -156,7 +156,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
                     let kind = FileErrorKind::MissingColumn {
                         column,
                         sheet: b.sheet.name.clone(),
-                        headers: b.sheet.columns.clone(),
+                        headers: b.sheet.columns.iter().map(ColName::to_text).collect(),
                         which,
                     };
                     self.book
