@@ -40,6 +40,11 @@ pub enum Command {
     /// Stage 2: group rows into dialogues, split train/val, write the
     /// forward (OUT/std) and reversed (OUT/mmi) corpora.
     Dialogues(DialoguesArgs),
+    /// Stage 2's last step after sharded `dialogues --shard K/N -o DIR`:
+    /// check that DIR/parts/ holds all N parts of one run, split them as one
+    /// `dialogues` run would, and write DIR/std, DIR/mmi (and DIR/jsonl),
+    /// byte-identical to that run.
+    Merge(MergeArgs),
     /// Stage 1 then stage 2 in one pass, without writing the clean tables
     /// (unless --keep-clean).
     Run(RunArgs),
@@ -195,6 +200,49 @@ pub struct DialoguesArgs {
     /// the config file.
     #[arg(long)]
     pub ignore_manifests: bool,
+
+    /// Read only shard K of N's share of the input files (files K*F/N up to
+    /// (K+1)*F/N of the F in the global order) and write their dialogues to
+    /// OUT/parts/part-K-of-N.bin instead of a corpus; `sheetsift merge OUT`
+    /// then writes the corpus (the split options go to the merge). K may be
+    /// `auto`: taken from JOB_COMPLETION_INDEX (Kubernetes) or
+    /// SLURM_ARRAY_TASK_ID (Slurm).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+}
+
+/// `sheetsift merge`'s options.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The output directory the `dialogues --shard` runs wrote into; the
+    /// corpus is written there too.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Worker threads. Default: the number of available cores.
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// No progress bars and no summary; errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Also write the run summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// TOML file with stage options; flags given on the command line win
+    /// over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub stage2: Stage2Args,
+
+    /// Corpus formats, comma-separated: txt (always written), jsonl.
+    /// Default: txt.
+    #[arg(long, value_name = "FMT")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]

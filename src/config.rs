@@ -71,6 +71,8 @@ pub struct Invocation {
 pub enum Job {
     Extract(Config),
     Dialogues(Config),
+    /// `merge DIR`: `out` is DIR.
+    Merge(Config),
     Run(Config),
     Samples(SamplesConfig),
 }
@@ -109,7 +111,12 @@ impl Invocation {
                 report: a.common.report.clone(),
                 job: Config::build(
                     &a.common,
-                    None,
+                    // Only --shard of the stage-1 options: the rest keep
+                    // their defaults, as with no stage-1 options at all.
+                    Some(&Stage1Args {
+                        shard: a.shard.clone(),
+                        ..Stage1Args::default()
+                    }),
                     Some(&a.stage2),
                     None,
                     a.format.as_deref(),
@@ -141,6 +148,38 @@ impl Invocation {
                     .map(Job::Run)
                 },
             },
+            Command::Merge(a) => {
+                // The merge reads no spreadsheet: its one directory is both
+                // where the parts are and where the corpus goes.
+                let common = CommonArgs {
+                    inputs: vec![a.dir.clone()],
+                    out: a.dir.clone(),
+                    jobs: a.jobs,
+                    quiet: a.quiet,
+                    report: a.report.clone(),
+                    config: a.config.clone(),
+                    sheet: None,
+                    encoding: None,
+                    agent_col: None,
+                    customer_col: None,
+                    role_col: None,
+                    content_col: None,
+                    agent_value: None,
+                };
+                Invocation {
+                    quiet: a.quiet,
+                    report: a.report.clone(),
+                    job: Config::build(
+                        &common,
+                        None,
+                        Some(&a.stage2),
+                        None,
+                        a.format.as_deref(),
+                        None,
+                    )
+                    .map(Job::Merge),
+                }
+            }
             Command::Samples(a) => Invocation {
                 quiet: a.quiet,
                 report: None,

@@ -190,6 +190,10 @@ pub enum Error {
     ThreadStopped(&'static str),
     #[error("{what} failed: {msg}")]
     Panicked { what: &'static str, msg: String },
+    /// A stage-2 part the merge cannot use (missing, foreign, corrupt):
+    /// a usage error, as a wrong input path is.
+    #[error("{}: {msg}", path.display())]
+    Part { path: PathBuf, msg: String },
     #[error("{path}: corrupt spill file (record {record})")]
     Spill { path: PathBuf, record: usize },
     #[error("interrupted by {name}")]
@@ -221,7 +225,7 @@ impl Error {
     /// How the run ends on this error.
     pub fn exit(&self) -> Exit {
         match self {
-            Error::Usage(_) | Error::Config(_) => Exit::Usage,
+            Error::Usage(_) | Error::Config(_) | Error::Part { .. } => Exit::Usage,
             Error::Interrupted { signal, .. } => Exit::Interrupted(*signal),
             _ => Exit::Fatal,
         }

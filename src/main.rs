@@ -69,6 +69,7 @@ fn main() -> ExitCode {
     let result = job.and_then(|job| match job {
         Job::Extract(cfg) => cmd::extract::run(&cfg).map(Some),
         Job::Dialogues(cfg) => cmd::dialogues::run(&cfg).map(Some),
+        Job::Merge(cfg) => cmd::merge::run(&cfg).map(Some),
         Job::Run(cfg) => cmd::run::run(&cfg).map(Some),
         Job::Samples(cfg) => cmd::samples::run(&cfg).map(|()| None),
     });

@@ -90,8 +90,9 @@ fn readme_slurm_scripts_are_the_files_the_engine_test_submits() {
     assert_eq!(
         names,
         [
-            "tests/engine/dialogues.sbatch",
-            "tests/engine/extract.sbatch"
+            "tests/engine/dialogues-shard.sbatch",
+            "tests/engine/extract.sbatch",
+            "tests/engine/merge.sbatch"
         ],
         "the README's Slurm section shows these batch scripts"
     );
@@ -112,9 +113,13 @@ fn readme_slurm_scripts_are_the_files_the_engine_test_submits() {
     // The submission lines the README shows are the ones slurm.sh runs,
     // with only its test-size flags added.
     assert!(md.contains("jobid=$(sbatch --parsable extract.sbatch)\n"));
-    assert!(md.contains("sbatch --dependency=afterok:$jobid dialogues.sbatch\n"));
+    assert!(md.contains(
+        "partsid=$(sbatch --parsable --dependency=afterok:$jobid dialogues-shard.sbatch)\n"
+    ));
+    assert!(md.contains("sbatch --dependency=afterok:$partsid merge.sbatch\n"));
     assert!(slurm_sh.contains("sbatch --parsable --array=0-2"));
-    assert!(slurm_sh.contains("--dependency=\"afterok:$extract_id\""));
+    assert!(slurm_sh.contains("--dependency=\"afterok:$extract_id\" --array=0-2"));
+    assert!(slurm_sh.contains("--dependency=\"afterok:$parts_id\""));
 }
 
 /// `node[key]`, failing with the path walked so far.

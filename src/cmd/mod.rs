@@ -2,5 +2,6 @@
 
 pub mod dialogues;
 pub mod extract;
+pub mod merge;
 pub mod run;
 pub mod samples;

@@ -30,7 +30,16 @@ pub use self::turns::{build_turns, Turn};
 /// spilled dialogues are always a prefix of the global order, and the
 /// writer fetches each one in permutation order with a positioned read:
 /// the bytes written are the same either way.
+///
+/// A corpus can also start from [`Stored`] runs of records already on
+/// disk ([`Corpus::over_stored`]): the merge of `dialogues --shard` parts
+/// builds its corpus over the part files, so it reads them the way a
+/// spilled corpus reads its spill file, in bounded memory.
 pub struct Corpus {
+    /// Read-only runs of records before everything else, in global order.
+    stored: Vec<Stored>,
+    /// Global index of each stored run's first dialogue, plus the total.
+    stored_starts: Vec<usize>,
     mem: Vec<Vec<Turn>>,
     mem_bytes: usize,
     budget: usize,
@@ -48,11 +57,23 @@ struct Spill {
     offsets: Vec<u64>,
 }
 
+/// Dialogue records (the spill file's encoding, [`encode_dialogue`]) in a
+/// file written earlier: `offsets` holds the start of each record plus the
+/// end of the last, so it is one longer than the number of dialogues.
+pub struct Stored {
+    pub file: File,
+    /// Named in errors.
+    pub path: PathBuf,
+    pub offsets: Vec<u64>,
+}
+
 impl Corpus {
     /// An empty corpus keeping at most `budget` bytes of dialogues in
     /// memory, spilling into `spill_dir` beyond.
     pub fn new(spill_dir: &Path, budget: usize) -> Corpus {
         Corpus {
+            stored: Vec::new(),
+            stored_starts: vec![0],
             mem: Vec::new(),
             mem_bytes: 0,
             budget,
@@ -65,8 +86,24 @@ impl Corpus {
         }
     }
 
+    /// A corpus whose first dialogues are the records of `stored`, in
+    /// that order; more may be appended (and spill into `spill_dir`).
+    pub fn over_stored(spill_dir: &Path, budget: usize, stored: Vec<Stored>) -> Corpus {
+        let mut c = Corpus::new(spill_dir, budget);
+        for s in &stored {
+            let end = c.stored_len() + s.offsets.len().saturating_sub(1);
+            c.stored_starts.push(end);
+        }
+        c.stored = stored;
+        c
+    }
+
+    fn stored_len(&self) -> usize {
+        *self.stored_starts.last().expect("starts with 0")
+    }
+
     pub fn len(&self) -> usize {
-        self.spilled() + self.mem.len()
+        self.stored_len() + self.spilled() + self.mem.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -147,26 +184,46 @@ impl Corpus {
         buf: &mut Vec<u8>,
         f: impl FnOnce(&[Turn]) -> T,
     ) -> Result<T> {
+        let stored = self.stored_len();
+        if i < stored {
+            // The run holding i: the last whose start is <= i.
+            let r = self.stored_starts.partition_point(|&s| s <= i) - 1;
+            let s = &self.stored[r];
+            return read_record(&s.file, &s.path, &s.offsets, i - self.stored_starts[r], buf)
+                .map(|t| f(&t));
+        }
+        let i = i - stored;
         let spilled = self.spilled();
         if i >= spilled {
             return Ok(f(&self.mem[i - spilled]));
         }
-        use std::os::unix::fs::FileExt;
         let s = self.spill.as_ref().expect("i < spilled");
-        let (a, b) = (s.offsets[i], s.offsets[i + 1]);
-        buf.resize((b - a) as usize, 0);
-        s.w.get_ref()
-            .read_exact_at(buf, a)
-            .map_err(|e| Error::io(&self.spill_dir, e))?;
-        let turns = decode_dialogue(buf).ok_or(Error::Spill {
-            path: self.spill_dir.clone(),
-            record: i,
-        })?;
-        Ok(f(&turns))
+        read_record(s.w.get_ref(), &self.spill_dir, &s.offsets, i, buf).map(|t| f(&t))
     }
 }
 
-fn encode_dialogue(turns: &[Turn], out: &mut Vec<u8>) {
+/// Record `i` of a file of records, by a positioned read.
+fn read_record(
+    file: &File,
+    path: &Path,
+    offsets: &[u64],
+    i: usize,
+    buf: &mut Vec<u8>,
+) -> Result<Vec<Turn>> {
+    use std::os::unix::fs::FileExt;
+    let (a, b) = (offsets[i], offsets[i + 1]);
+    buf.resize((b - a) as usize, 0);
+    file.read_exact_at(buf, a).map_err(|e| Error::io(path, e))?;
+    decode_dialogue(buf).ok_or(Error::Spill {
+        path: path.to_path_buf(),
+        record: i,
+    })
+}
+
+/// One dialogue as a record: turn count (u32 LE), then per turn the
+/// agent flag (1 byte), the text's length (u32 LE) and its UTF-8 bytes.
+/// The spill file's and the stage-2 parts' encoding.
+pub(crate) fn encode_dialogue(turns: &[Turn], out: &mut Vec<u8>) {
     out.extend_from_slice(&(turns.len() as u32).to_le_bytes());
     for t in turns {
         out.push(t.agent as u8);

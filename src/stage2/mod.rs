@@ -4,8 +4,15 @@
 //! ([`per_file`], on the ordered pool), appends each file's rendered
 //! dialogues to the [`Corpus`], then [`finish`] splits and writes it.
 //! [`run`](run::run) feeds the corpus from stage 1's chunks instead.
+//!
+//! Sharded (`dialogues --shard K/N`), a process reads only its range of
+//! the files and writes their rendered dialogues to a part
+//! ([`parts`]) instead of splitting; [`merge`](merge::merge) splits the
+//! parts together.
 
 pub mod check;
+pub mod merge;
+pub mod parts;
 pub mod per_file;
 pub mod run;
 
@@ -13,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use self::parts::PartWriter;
 use self::per_file::{one_file, FileDialogues};
 use crate::config::Config;
 use crate::dialogue::{self, Corpus};
@@ -26,6 +34,7 @@ use crate::progress::eprint_line;
 use crate::progress::Progress;
 use crate::report::{DialogueReport, Report};
 
+pub use self::merge::merge;
 pub use self::run::run;
 
 /// Stage 2 on files: `sheetsift dialogues`.
@@ -39,16 +48,24 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
             "output path exists and is not a directory",
         ));
     }
-    let files = discover(&cfg.inputs)?;
-    if files.is_empty() {
+    let all = discover(&cfg.inputs)?;
+    if all.is_empty() {
         return Err(Error::Usage(preflight::nothing_found(&cfg.inputs)));
     }
-    let notes = check::check_inputs(cfg, &files)?;
+    let notes = check::check_inputs(cfg, &all)?;
     print_notes(&mut report, notes, cfg.quiet);
-
-    report.files_found = files.len();
-    report.files_selected = files.len();
+    report.files_found = all.len();
     ensure_dir(&cfg.out)?;
+    let (files, mut part) = match cfg.shard {
+        Some(s) => {
+            let range = parts::files_of(s, all.len());
+            let run = parts::part_run(cfg, &all, s.count);
+            let w = PartWriter::create(&cfg.out, run, s.index, range.clone())?;
+            (all[range].to_vec(), Some(w))
+        }
+        None => (all, None),
+    };
+    report.files_selected = files.len();
     let mut progress = Progress::new(files.len() as u64, "files", cfg.quiet);
     progress.set_prefix("dialogues");
 
@@ -68,9 +85,13 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
     for (result, path) in results.zip(&files) {
         interrupt::check()?;
-        if let Some(fd) =
-            report.take_file(path, result, |f: &FileDialogues| &f.notes, &mut progress)
-        {
+        let fd = report.take_file(path, result, |f: &FileDialogues| &f.notes, &mut progress);
+        if let Some(p) = part.as_mut() {
+            if let Some(fd) = &fd {
+                progress.inc(fd.rows_read);
+            }
+            p.file(fd)?;
+        } else if let Some(fd) = fd {
             progress.inc(fd.rows_read);
             corpus.append(
                 fd.rendered,
@@ -81,6 +102,9 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
         }
     }
     progress.finish();
+    if let Some(p) = part {
+        return finish_part(p, report, started);
+    }
     report.rows_read = corpus.rows_read;
     finish(cfg, corpus, report, started)
 }
@@ -96,6 +120,27 @@ pub fn print_notes(report: &mut Report, notes: Vec<String>, quiet: bool) {
         }
         report.notes.push(n);
     }
+}
+
+/// Complete a shard's part and report its counts (no split: the merge
+/// makes it).
+fn finish_part(p: PartWriter, mut report: Report, started: Instant) -> Result<Report> {
+    let h = p.header().clone();
+    let path = p.finish(&report.files_failed, &report.notes)?;
+    report.rows_read = h.rows_read;
+    report.dialogues = Some(DialogueReport {
+        rows_read: h.rows_read,
+        rows_dropped_missing: h.rows_dropped_missing,
+        rows_dropped_duplicate: h.rows_dropped_duplicate,
+        dialogues: h.dialogues,
+        train: 0,
+        val: 0,
+        messages_skipped: h.messages_skipped,
+        spilled_to_disk: false,
+        outputs: vec![path],
+    });
+    report.conclude(started.elapsed());
+    Ok(report)
 }
 
 /// Split and write a corpus, fill in the stage-2 part of the report.

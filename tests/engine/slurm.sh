@@ -10,8 +10,9 @@
 # exact) with every state, spool, log and socket file in one temp dir and
 # ports nothing else listens on, then submits from a "shared" directory:
 #
-#   stage 1: tests/engine/extract.sbatch    as a job array of 3 (--array=0-2)
-#   stage 2: tests/engine/dialogues.sbatch  one job, --dependency=afterok:ARRAY
+#   stage 1: tests/engine/extract.sbatch          a job array of 3 (--array=0-2)
+#   stage 2: tests/engine/dialogues-shard.sbatch  a job array of 3, after it
+#            tests/engine/merge.sbatch            one job, after that array
 #
 # exactly the files the README's "Scaling out" section shows, with only
 # sbatch's own flags added (array size, CPUs, --wait) and sheetsift flags
@@ -221,35 +222,27 @@ extract_id=$(sbatch --parsable --array=0-2 --cpus-per-task=1 \
 say "extract array submitted: job $extract_id"
 
 # ==== STAGE 2 =================================================================
-# Today: one `dialogues` job after the whole array (the README's example).
-# Once `dialogues --shard` and the merge exist, the sharded branch runs: a
-# dependent array for stage 2 and a merge after it. The merge's command line
-# is in tests/engine/merge.sbatch, the one place to change if it becomes a
-# subcommand.
-if sheetsift dialogues --help | grep -q -- --shard; then
-  stage2=sharded
-  parts_id=$(sbatch --parsable --dependency="afterok:$extract_id" --array=0-2 \
-    --cpus-per-task=1 "$engine/dialogues-shard.sbatch")
-  say "stage 2 array submitted: job $parts_id (after $extract_id)"
-  merge_id=$(timeout 900 sbatch --parsable --wait --dependency="afterok:$parts_id" \
-    --cpus-per-task="$cpus" "$engine/merge.sbatch" --val-size 0.1) || true
-  completed "$extract_id" "the extract array"
-  completed "$parts_id" "the stage-2 array"
-  completed "$merge_id" "the merge job"
-else
-  stage2=one-job
-  dialogues_id=$(timeout 900 sbatch --parsable --wait --dependency="afterok:$extract_id" \
-    --cpus-per-task="$cpus" "$engine/dialogues.sbatch" --val-size 0.1) || true
-  completed "$extract_id" "the extract array"
-  completed "$dialogues_id" "the dialogues job"
-fi
+# A dependent array renders each task's share of clean/ into corpus/parts/,
+# then one merge job writes the global split.
+parts_id=$(sbatch --parsable --dependency="afterok:$extract_id" --array=0-2 \
+  --cpus-per-task=1 "$engine/dialogues-shard.sbatch")
+say "stage 2 array submitted: job $parts_id (after $extract_id)"
+merge_id=$(timeout 900 sbatch --parsable --wait --dependency="afterok:$parts_id" \
+  --cpus-per-task="$cpus" "$engine/merge.sbatch" --val-size 0.1) || true
+completed "$extract_id" "the extract array"
+completed "$parts_id" "the stage-2 array"
+completed "$merge_id" "the merge job"
 # ==== END STAGE 2 =============================================================
-say "jobs done in $(echo "$(date +%s.%N) $t_jobs" | awk '{printf "%.1f", $1 - $2}')s (stage 2: $stage2)"
+say "jobs done in $(echo "$(date +%s.%N) $t_jobs" | awk '{printf "%.1f", $1 - $2}')s"
 
 # --- 4. the same bytes as one local run --------------------------------------
 sheetsift run raw -o local --chunk-size 3 --val-size 0.1 --keep-clean local-clean -q
-# Every task ran its own shard: 9 files in chunks of 3 -> task K wrote chunk K.
+# Every task ran its own shard: 9 files in chunks of 3 -> task K wrote chunk K,
+# and stage-2 task K the part of chunk file K.
 for k in 0 1 2; do
+  [ -f "corpus/parts/part-$k-of-3.bin" ] || die "no corpus/parts/part-$k-of-3.bin"
+  grep -q '"files_selected": 1,' "reports/dialogues-$k.json" \
+    || die "reports/dialogues-$k.json does not show stage-2 task $k reading one file"
   first=$((k * 3))
   grep -q "\"output\": \"clean/clean_data_${first}_$((first + 2)).xlsx\"" "reports/extract-$k.json" \
     || die "reports/extract-$k.json does not show task $k writing chunk $k"
