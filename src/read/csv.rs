@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use super::collect::{Collector, ReadOptions};
+use super::gb18030::{self, Codec, Decoder};
 use crate::error::FileErrorKind;
 use crate::value::{is_na_string, Value};
 
@@ -17,6 +18,9 @@ use crate::value::{is_na_string, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     Utf8,
+    /// GB18030 or GBK exactly as CPython's codecs decode them (not the
+    /// WHATWG mapping encoding_rs implements: see [`gb18030`]).
+    Gb(Codec),
     Other(&'static encoding_rs::Encoding),
 }
 
@@ -30,6 +34,11 @@ impl Encoding {
         ) {
             return Some(Encoding::Utf8);
         }
+        match l.replace('_', "-").as_str() {
+            "gb18030" | "gb18030-2000" => return Some(Encoding::Gb(Codec::Gb18030)),
+            "gbk" | "cp936" | "936" | "ms936" => return Some(Encoding::Gb(Codec::Gbk)),
+            _ => {}
+        }
         encoding_rs::Encoding::for_label(l.as_bytes()).map(|e| {
             if e == encoding_rs::UTF_8 {
                 Encoding::Utf8
@@ -42,6 +51,7 @@ impl Encoding {
     pub fn name(&self) -> &'static str {
         match self {
             Encoding::Utf8 => "UTF-8",
+            Encoding::Gb(c) => c.name(),
             Encoding::Other(e) => e.name(),
         }
     }
@@ -76,12 +86,23 @@ pub fn decode(bytes: &[u8], forced: Option<Encoding>) -> Result<String, FileErro
             }),
         }
     };
+    let gb = |codec: Codec, b: &[u8]| -> Result<String, FileErrorKind> {
+        let mut out = String::with_capacity(gb18030::max_utf8_len(b.len()));
+        Decoder::with_codec(codec)
+            .decode(b, true, &mut out)
+            .map(|()| out)
+            .map_err(|e| FileErrorKind::Encoding {
+                encoding: codec.name(),
+                offset: e.offset as usize,
+            })
+    };
     match forced {
         Some(Encoding::Utf8) => utf8(bytes),
+        Some(Encoding::Gb(codec)) => gb(codec, bytes),
         Some(Encoding::Other(enc)) => other(enc, bytes),
         None => match utf8(bytes) {
             Ok(s) => Ok(s),
-            Err(_) => other(encoding_rs::GB18030, bytes),
+            Err(_) => gb(Codec::Gb18030, bytes),
         },
     }
 }
@@ -95,8 +116,14 @@ pub(super) fn read(
         return Ok(());
     }
     let bytes = std::fs::read(path).map_err(FileErrorKind::open)?;
-    let text = decode(&bytes, opts.encoding)?;
+    let mut text = decode(&bytes, opts.encoding)?;
     drop(bytes);
+    // pandas' C parser drops one more leading U+FEFF after decoding,
+    // whatever the encoding (a GB18030 file starting 84 31 95 33, or a
+    // UTF-8 file with two BOMs, still has a clean first column name).
+    if text.starts_with('\u{FEFF}') {
+        text.drain(..'\u{FEFF}'.len_utf8());
+    }
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
