@@ -6,6 +6,7 @@
 pub mod emoji;
 pub mod group;
 pub mod reverse_writer;
+pub mod scrub;
 pub mod split;
 pub mod turns;
 
