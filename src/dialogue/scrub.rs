@@ -49,10 +49,14 @@
 //! pattern sees Chinese characters as word characters: write `(?-u:\b)`
 //! for an ASCII boundary.
 //!
-//! Speed: most messages hold nothing to scrub. One pass over the bytes with
-//! a lookup table notes whether there is any digit, `@`, `h`/`w`, `x` or
-//! the tail byte of `信`; each detector runs only when its trigger is
-//! present, and a message without any is returned borrowed.
+//! Speed: most messages hold nothing to scrub. One pass over the bytes,
+//! eight at a time, notes whether there is any `@`, `h`/`w`, `x` or the
+//! tail byte of `信`, and counts the digits; the number scanner runs only
+//! on 11 digits or more, each regex only when its trigger is present (and
+//! a cheap confirmation: `http`/`www.`, `wx`/`vx`/`信`/`wechat`), a custom
+//! pattern only when a literal every match starts with is present, and a
+//! message with nothing found is returned borrowed. `cargo bench --bench
+//! scrub`: about 500 MiB/s on typical chat lines with one custom pattern.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -314,6 +318,9 @@ struct Custom {
     name: String,
     placeholder: String,
     re: Regex,
+    /// The literals every match starts with, when they are few: a
+    /// substring search rules a message out before the regex runs.
+    prefilter: Option<Prefilter>,
     /// Replace group 1 rather than the whole match.
     group: bool,
 }
@@ -325,6 +332,9 @@ pub struct Scrubber {
     email: Option<Regex>,
     url: Option<Regex>,
     wechat: Option<Regex>,
+    /// Finds `信` (of 微信, V信, ...); built once, as building costs more
+    /// than searching a message.
+    xin: memchr::memmem::Finder<'static>,
     custom: Vec<Custom>,
 }
 
@@ -398,6 +408,7 @@ impl Scrubber {
                     });
                 }
                 custom.push(Custom {
+                    prefilter: prefix_prefilter(&p.pattern),
                     name: p.name.clone(),
                     placeholder: format!("<{upper}>"),
                     group: re.captures_len() > 1,
@@ -410,6 +421,7 @@ impl Scrubber {
             email: builtin(Kinds::EMAIL, EMAIL_RE),
             url: builtin(Kinds::URL, URL_RE),
             wechat: builtin(Kinds::WECHAT, WECHAT_RE),
+            xin: memchr::memmem::Finder::new("信".as_bytes()),
             custom,
         })
     }
@@ -465,8 +477,8 @@ impl Scrubber {
     pub fn find(&self, text: &str) -> Vec<Found> {
         let mut found = Vec::new();
         let b = text.as_bytes();
-        let t = triggers(b);
-        if t & T_DIGIT != 0
+        let (t, ndigits) = triggers(b);
+        if ndigits >= digits::MIN_DIGITS
             && self
                 .kinds
                 .intersects(Kinds::PHONE | Kinds::IDCARD | Kinds::BANKCARD)
@@ -478,12 +490,13 @@ impl Scrubber {
                 push(&mut found, Kind::Email, m.range());
             }
         }
-        if let (Some(re), true) = (&self.url, t & (T_H | T_W) != 0) {
-            find_urls(re, text, &mut found);
+        if let Some(re) = &self.url {
+            if t & (T_H | T_W) != 0 && (contains_ci(b, b"http") || contains_ci(b, b"www.")) {
+                find_urls(re, text, &mut found);
+            }
         }
         if let Some(re) = &self.wechat {
-            let xin = t & T_XIN != 0 && memchr::memmem::find(b, "信".as_bytes()).is_some();
-            if xin || t & (T_W | T_X) != 0 {
+            if wechat_trigger(b, t, &self.xin) {
                 find_wechat(re, text, &mut found);
             }
         }
@@ -550,9 +563,50 @@ static TRIGGER: [u8; 256] = {
     t
 };
 
-/// Which detectors could match: one branch-free pass over the bytes.
-fn triggers(b: &[u8]) -> u8 {
-    b.iter().fold(0, |m, &c| m | TRIGGER[c as usize])
+/// Which detectors could match. Every trigger byte is ASCII or 0xA1, and
+/// Chinese text is mostly neither: eight bytes at a time, a word with
+/// no ASCII byte and no 0xA1 is skipped with a few integer operations
+/// (bit tricks, no SIMD intrinsics); only the other words go through the
+/// lookup table. This doubled the speed on Chinese chat text.
+///
+/// Also returns the number of ASCII digits: every number rule needs at
+/// least 11, so prices and dates skip the number scanner.
+fn triggers(b: &[u8]) -> (u8, usize) {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LO: u64 = 0x0101_0101_0101_0101;
+    let table = |(m, n): (u8, usize), &c: &u8| {
+        let t = TRIGGER[c as usize];
+        (m | t, n + (t & T_DIGIT) as usize)
+    };
+    let mut acc = (0, 0);
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let v = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        let ascii = !v & HI;
+        // "Has a zero byte" on v ^ 0xA1A1...: exact, no false negatives.
+        let a1 = v ^ (0xA1 * LO);
+        let has_a1 = a1.wrapping_sub(LO) & !a1 & HI;
+        if ascii | has_a1 != 0 {
+            acc = w.iter().fold(acc, table);
+        }
+    }
+    words.remainder().iter().fold(acc, table)
+}
+
+/// ASCII-case-insensitive substring test (needles are a few bytes).
+fn contains_ci(b: &[u8], needle: &[u8]) -> bool {
+    b.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Whether a WeChat keyword can be present. `x`/`X` alone is common (`XL`
+/// sizes), so look for `wx`/`vx`, `信`, `wechat`, `weixin` before paying
+/// for the regex.
+fn wechat_trigger(b: &[u8], t: u8, xin: &memchr::memmem::Finder) -> bool {
+    let pair = |w: &[u8]| matches!(w[0] | 0x20, b'w' | b'v') && w[1] | 0x20 == b'x';
+    (t & T_XIN != 0 && xin.find(b).is_some())
+        || (t & T_X != 0 && b.windows(2).any(pair))
+        || (t & T_W != 0 && (contains_ci(b, b"wechat") || contains_ci(b, b"weixin")))
 }
 
 fn is_word(c: u8) -> bool {
@@ -582,6 +636,10 @@ fn find_urls(re: &Regex, text: &str, found: &mut Vec<Found>) {
 }
 
 fn find_wechat(re: &Regex, text: &str, found: &mut Vec<Found>) {
+    // `is_match` allocates nothing; `captures_at` does.
+    if !re.is_match(text) {
+        return;
+    }
     let b = text.as_bytes();
     let mut pos = 0;
     while let Some(c) = re.captures_at(text, pos) {
@@ -629,8 +687,61 @@ fn is_id_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
 }
 
+/// An automaton for the prefix literals of `pattern` when every match
+/// must start with one of a finite set of non-empty literals (`订单号...`),
+/// else None (`\d{12}` could start anywhere). Why: a regex call costs
+/// about 100 ns even when its own prefilter fails fast, and custom
+/// patterns run on every message.
+fn prefix_prefilter(pattern: &str) -> Option<Prefilter> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let lits: Vec<&[u8]> = seq.literals()?.iter().map(|l| l.as_bytes()).collect();
+    if lits.is_empty() || lits.len() > 64 || lits.iter().any(|l| l.is_empty()) {
+        return None;
+    }
+    // A prefix common to all (`订单` of `订单号`, `订单编号`) is searched
+    // with memmem: on short messages, half the cost of an automaton.
+    let common = lits.iter().fold(lits[0], |acc, l| {
+        let n = acc.iter().zip(*l).take_while(|(a, b)| a == b).count();
+        &acc[..n]
+    });
+    if !common.is_empty() {
+        return Some(Prefilter::Common(
+            memchr::memmem::Finder::new(common).into_owned(),
+        ));
+    }
+    aho_corasick::AhoCorasick::new(lits)
+        .ok()
+        .map(Prefilter::Any)
+}
+
+/// What every match of a custom pattern starts with.
+enum Prefilter {
+    /// A byte string common to all its prefix literals.
+    Common(memchr::memmem::Finder<'static>),
+    /// One of its prefix literals.
+    Any(aho_corasick::AhoCorasick),
+}
+
+impl Prefilter {
+    fn may_match(&self, text: &str) -> bool {
+        match self {
+            Prefilter::Common(f) => f.find(text.as_bytes()).is_some(),
+            Prefilter::Any(ac) => ac.is_match(text),
+        }
+    }
+}
+
 fn find_custom(c: &Custom, kind: Kind, text: &str, found: &mut Vec<Found>) {
+    if c.prefilter.as_ref().is_some_and(|p| !p.may_match(text)) {
+        return;
+    }
     if c.group {
+        // `is_match` allocates nothing; `captures_iter` does.
+        if !c.re.is_match(text) {
+            return;
+        }
         for caps in c.re.captures_iter(text) {
             if let Some(g) = caps.get(1) {
                 push(found, kind, g.range());
@@ -646,6 +757,8 @@ fn find_custom(c: &Custom, kind: Kind, text: &str, found: &mut Vec<Found>) {
 /// The number scanner: digit groups, chains, and the phone / ID / card
 /// rules on whole groups (see the module doc).
 mod digits {
+    use std::cell::RefCell;
+
     use super::{is_word, Found, Kind, Kinds};
 
     #[derive(Debug, Clone, Copy)]
@@ -678,9 +791,27 @@ mod digits {
     const CLOSE_FW: &[u8] = "）".as_bytes();
     const SPACE_FW: &[u8] = "\u{3000}".as_bytes();
 
+    /// The fewest digits any rule accepts (a mobile number; a landline's
+    /// area code and local number).
+    pub(super) const MIN_DIGITS: usize = 11;
+
+    thread_local! {
+        /// The chain under construction, reused: most messages with a
+        /// digit hold no data, and allocating per message would cost more
+        /// than scanning it.
+        static CHAIN: RefCell<Vec<Group>> = const { RefCell::new(Vec::new()) };
+    }
+
     pub(super) fn scan(b: &[u8], kinds: Kinds, found: &mut Vec<Found>) {
+        CHAIN.with(|c| match c.try_borrow_mut() {
+            Ok(mut chain) => scan_with(b, kinds, found, &mut chain),
+            Err(_) => scan_with(b, kinds, found, &mut Vec::new()),
+        })
+    }
+
+    fn scan_with(b: &[u8], kinds: Kinds, found: &mut Vec<Found>, chain: &mut Vec<Group>) {
+        chain.clear();
         let n = b.len();
-        let mut chain: Vec<Group> = Vec::new();
         let mut i = 0;
         while i < n {
             let Some(off) = b[i..].iter().position(u8::is_ascii_digit) else {
@@ -722,7 +853,7 @@ mod digits {
             }
             let sep = chain.last().map_or(0, |p| link(b, p, lead, plus, paren));
             if sep == 0 {
-                process(b, &chain, kinds, found);
+                process(b, chain, kinds, found);
                 chain.clear();
             }
             // A decimal point with a digit beyond it blocks like a letter:
@@ -747,7 +878,7 @@ mod digits {
             });
             i = end;
         }
-        process(b, &chain, kinds, found);
+        process(b, chain, kinds, found);
     }
 
     fn byte_before(b: &[u8], at: usize) -> u8 {
@@ -792,8 +923,8 @@ mod digits {
                     if total > 19 + 4 {
                         break;
                     }
-                    // The shortest rule (a mobile number) has 11 digits.
-                    if total < 11 || !chain[j - 1].right_ok || !separators_end(chain, i, j) {
+                    if total < MIN_DIGITS || !chain[j - 1].right_ok || !separators_end(chain, i, j)
+                    {
                         continue;
                     }
                     if let Some((kind, start)) = classify(b, &chain[i..j], kinds) {
@@ -1181,6 +1312,31 @@ mod tests {
     }
 
     #[test]
+    fn custom_prefilters_never_hide_a_match() {
+        let common = prefix_prefilter(r"订单(?:号|编号)[:：]?\s*(\d{10,20})");
+        assert!(matches!(common, Some(Prefilter::Common(_))));
+        let any = prefix_prefilter(r"(?:SO|PO)\d{8}");
+        assert!(matches!(any, Some(Prefilter::Any(_))));
+        assert!(
+            prefix_prefilter(r"\d{12}").is_none(),
+            "could start anywhere"
+        );
+        let sc = |p: &str| {
+            Scrubber::new(&ScrubConfig {
+                kinds: Kinds::CUSTOM,
+                custom: vec![CustomPattern {
+                    name: "x".into(),
+                    pattern: p.into(),
+                }],
+            })
+            .unwrap()
+        };
+        assert_eq!(sc(r"(?:SO|PO)\d{8}").scrub("单号PO12345678").0, "单号<X>");
+        assert_eq!(sc(r"(?i:vip)\d{6}").scrub("会员Vip123456").0, "会员<X>");
+        assert_eq!(sc(r"\d{12}").scrub("a123456789012").0, "a<X>");
+    }
+
+    #[test]
     fn nothing_found_borrows() {
         let text = "您好，很高兴为您服务";
         assert!(matches!(all().scrub(text).0, Cow::Borrowed(_)));
@@ -1233,6 +1389,35 @@ mod tests {
             Kinds::ALL.to_string(),
             "phone,idcard,email,url,wechat,bankcard,custom"
         );
+    }
+
+    #[test]
+    fn word_at_a_time_triggers_match_a_byte_loop() {
+        let naive = |b: &[u8]| {
+            let m = b.iter().fold(0, |m, &c| m | TRIGGER[c as usize]);
+            (m, b.iter().filter(|c| c.is_ascii_digit()).count())
+        };
+        let pieces = [
+            "信", "你好", "1", "@", "h", "W", "x", "。", "微信", "ab", "\u{a1}", "é", "9",
+        ];
+        // Every string of up to 4 pieces: triggers at every offset in a word.
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for t in &texts {
+                for p in pieces {
+                    next.push(format!("{t}{p}"));
+                }
+            }
+            texts.extend(next);
+            texts.dedup();
+        }
+        for t in &texts {
+            for pad in ["", "好", "好好", "好好好"] {
+                let s = format!("{pad}{t}");
+                assert_eq!(triggers(s.as_bytes()), naive(s.as_bytes()), "{s:?}");
+            }
+        }
     }
 
     #[test]
