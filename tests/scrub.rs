@@ -205,3 +205,36 @@ fn alignment_recovers_spans() {
     assert_eq!(got, ["13800138000", "a@qq.com", "2023050112345678"]);
     assert_eq!(scrubber().scrub(text).0, want);
 }
+
+proptest::proptest! {
+    /// Any mix of digits, separators, keywords and Chinese text: no panic,
+    /// matches sorted, disjoint and on character boundaries, and the
+    /// output is the text with exactly those ranges replaced.
+    #[test]
+    fn scrub_is_consistent_on_any_text(pieces in proptest::collection::vec(
+        proptest::sample::select(vec![
+            "1", "3", "8", "0", "6", "9", "13800138000", "11010519491231002", "X", "x",
+            " ", "-", "+", "86", "(", ")", "（", "）", ".", "@", "qq.com", "http://", "www.",
+            "微信", "号", "：", "wx", "vx", "信", "wxid_", "abc", "_", "订单号", "电话", "，", "。",
+            "\u{3000}", "é", "😀",
+        ]),
+        0..40,
+    )) {
+        let text: String = pieces.concat();
+        let sc = scrubber();
+        let found = sc.find(&text);
+        let mut end = 0;
+        let mut rebuilt = String::new();
+        for f in &found {
+            proptest::prop_assert!(f.range.start >= end && f.range.start < f.range.end);
+            proptest::prop_assert!(text.is_char_boundary(f.range.start) && text.is_char_boundary(f.range.end));
+            rebuilt.push_str(&text[end..f.range.start]);
+            rebuilt.push_str(sc.placeholder(f.kind));
+            end = f.range.end;
+        }
+        rebuilt.push_str(&text[end..]);
+        let (out, counts) = sc.scrub(&text);
+        proptest::prop_assert_eq!(out, rebuilt);
+        proptest::prop_assert_eq!(counts.total(), found.len() as u64);
+    }
+}

@@ -895,7 +895,9 @@ mod digits {
         if p.x || plus || paren {
             return 0;
         }
-        let gap = &b[p.end..lead];
+        let Some(gap) = b.get(p.end..lead) else {
+            return 0;
+        };
         if p.paren {
             return if gap.is_empty() || gap == b" " {
                 b')'
