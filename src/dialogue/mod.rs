@@ -8,6 +8,7 @@ pub mod emoji;
 pub mod group;
 pub mod output;
 pub mod reverse_writer;
+pub mod scrub;
 pub mod split;
 pub mod turns;
 
