@@ -128,6 +128,33 @@ pub fn selected(i: usize, range: Option<ChunkRange>, shard: Option<Shard>) -> bo
     in_range && in_shard
 }
 
+/// What became of one stage-1 chunk. Serialised as a stable lowercase
+/// word in the JSON report: `written`, `grouped`, `skipped`, `failed`,
+/// `no_readable_file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChunkStatus {
+    /// Its output file was written.
+    Written,
+    /// Grouped into the corpus in memory (`run` without `--keep-clean`).
+    Grouped,
+    /// Left alone by `--resume`: its output exists.
+    #[serde(alias = "skipped (exists)")]
+    Skipped,
+    /// Not written: a cell too long for the output format.
+    Failed,
+    /// Every file of the chunk failed: nothing to write.
+    #[serde(alias = "no readable file")]
+    NoReadableFile,
+}
+
+impl ChunkStatus {
+    /// Whether the chunk counts as a failure (exit code 3).
+    pub fn is_failure(self) -> bool {
+        matches!(self, ChunkStatus::Failed | ChunkStatus::NoReadableFile)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::chunk::ChunkStatus;
 use crate::config::Config;
-use crate::report::ChunkStatus;
 
 /// The options that shape stage-1 output: two runs agree on them or their
 /// outputs must not be mixed.

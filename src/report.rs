@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use crate::chunk::ChunkStatus;
 use crate::error::{Error, Exit, FileError, FileErrorKind, Result};
 use crate::filter::DropCounts;
 use crate::pool::PoolError;
@@ -16,33 +17,6 @@ use crate::progress::Progress;
 pub struct FailedFile {
     pub path: PathBuf,
     pub reason: String,
-}
-
-/// What became of one stage-1 chunk. Serialised as a stable lowercase
-/// word in the JSON report: `written`, `grouped`, `skipped`, `failed`,
-/// `no_readable_file`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChunkStatus {
-    /// Its output file was written.
-    Written,
-    /// Grouped into the corpus in memory (`run` without `--keep-clean`).
-    Grouped,
-    /// Left alone by `--resume`: its output exists.
-    #[serde(alias = "skipped (exists)")]
-    Skipped,
-    /// Not written: a cell too long for the output format.
-    Failed,
-    /// Every file of the chunk failed: nothing to write.
-    #[serde(alias = "no readable file")]
-    NoReadableFile,
-}
-
-impl ChunkStatus {
-    /// Whether the chunk counts as a failure (exit code 3).
-    pub fn is_failure(self) -> bool {
-        matches!(self, ChunkStatus::Failed | ChunkStatus::NoReadableFile)
-    }
 }
 
 /// What happened to one stage-1 chunk.

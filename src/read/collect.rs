@@ -5,7 +5,7 @@
 //! skipped, and each row is offered to the caller's `keep` predicate as
 //! soon as it is complete, so dropped rows are never held in memory.
 
-use super::csv::Encoding;
+use super::encoding::Encoding;
 use super::infer::{header_names, ColumnKinds};
 use crate::error::FileErrorKind;
 use crate::value::{ColName, Value};
