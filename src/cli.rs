@@ -52,17 +52,10 @@ pub enum Command {
     Samples(SamplesArgs),
 }
 
-/// Options every processing command takes.
-#[derive(Debug, Args, Clone)]
-pub struct CommonArgs {
-    /// Input files and/or directories (walked recursively).
-    #[arg(required = true, value_name = "INPUT")]
-    pub inputs: Vec<PathBuf>,
-
-    /// Output directory (created when missing).
-    #[arg(short, long, value_name = "DIR")]
-    pub out: PathBuf,
-
+/// How a command runs and reports, the same for every processing command
+/// and `merge`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ExecArgs {
     /// Worker threads. Default: the number of available cores.
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -79,6 +72,21 @@ pub struct CommonArgs {
     /// on the command line win over it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// Options every processing command takes.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Input files and/or directories (walked recursively).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output directory (created when missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub run: ExecArgs,
 
     /// Read only the sheet with this name. Default: every sheet that has
     /// all required columns.
@@ -219,22 +227,8 @@ pub struct MergeArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// Worker threads. Default: the number of available cores.
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
-
-    /// No progress bars and no summary; errors are still printed.
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    /// Also write the run summary as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-
-    /// TOML file with stage options; flags given on the command line win
-    /// over it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: ExecArgs,
 
     #[command(flatten)]
     pub stage2: Stage2Args,

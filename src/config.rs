@@ -94,8 +94,8 @@ impl Invocation {
     pub fn from_cli(cli: Cli) -> Invocation {
         match cli.command {
             Command::Extract(a) => Invocation {
-                quiet: a.common.quiet,
-                report: a.common.report.clone(),
+                quiet: a.common.run.quiet,
+                report: a.common.run.report.clone(),
                 job: Config::build(
                     &a.common,
                     Some(&a.stage1),
@@ -107,8 +107,8 @@ impl Invocation {
                 .map(Job::Extract),
             },
             Command::Dialogues(a) => Invocation {
-                quiet: a.common.quiet,
-                report: a.common.report.clone(),
+                quiet: a.common.run.quiet,
+                report: a.common.run.report.clone(),
                 job: Config::build(
                     &a.common,
                     // Only --shard of the stage-1 options: the rest keep
@@ -128,8 +128,8 @@ impl Invocation {
                 }),
             },
             Command::Run(a) => Invocation {
-                quiet: a.common.quiet,
-                report: a.common.report.clone(),
+                quiet: a.common.run.quiet,
+                report: a.common.run.report.clone(),
                 job: if a.stage1.resume {
                     // Accepted and ignored before: `run` has no per-chunk
                     // outputs of its own to resume.
@@ -154,10 +154,7 @@ impl Invocation {
                 let common = CommonArgs {
                     inputs: vec![a.dir.clone()],
                     out: a.dir.clone(),
-                    jobs: a.jobs,
-                    quiet: a.quiet,
-                    report: a.report.clone(),
-                    config: a.config.clone(),
+                    run: a.run.clone(),
                     sheet: None,
                     encoding: None,
                     agent_col: None,
@@ -167,8 +164,8 @@ impl Invocation {
                     agent_value: None,
                 };
                 Invocation {
-                    quiet: a.quiet,
-                    report: a.report.clone(),
+                    quiet: a.run.quiet,
+                    report: a.run.report.clone(),
                     job: Config::build(
                         &common,
                         None,
@@ -396,7 +393,7 @@ impl Config {
         corpus_format: Option<&str>,
         keep_clean: Option<PathBuf>,
     ) -> Result<Config> {
-        let file = match &common.config {
+        let file = match &common.run.config {
             Some(p) => load_file(p)?,
             None => FileConfig::default(),
         };
@@ -421,7 +418,7 @@ impl Config {
                 })?),
                 None => None,
             };
-        let jobs = common.jobs.or(file.jobs).unwrap_or_else(|| {
+        let jobs = common.run.jobs.or(file.jobs).unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1)
@@ -481,8 +478,8 @@ impl Config {
             inputs: common.inputs.clone(),
             out: common.out.clone(),
             jobs,
-            quiet: common.quiet,
-            report: common.report.clone(),
+            quiet: common.run.quiet,
+            report: common.run.report.clone(),
             read: ReadOptions {
                 required,
                 sheet: common.sheet.clone().or(file.input.sheet),

@@ -105,22 +105,8 @@ pub fn stale_outputs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outdir::validate::FileFacts;
+    use crate::outdir::validate::Mem;
     use std::collections::HashMap;
-
-    #[derive(Default)]
-    struct Mem(HashMap<String, (u64, String, bool)>);
-
-    impl Disk for Mem {
-        fn stat(&mut self, rel: &Path) -> Option<FileFacts> {
-            self.0
-                .get(rel.to_str().unwrap())
-                .map(|&(size, _, regular)| FileFacts { size, regular })
-        }
-        fn sha256(&mut self, rel: &Path) -> std::io::Result<String> {
-            Ok(self.0[rel.to_str().unwrap()].1.clone())
-        }
-    }
 
     fn rec(out: &str, fp: &str, size: u64, sha: &str) -> ChunkRecord {
         ChunkRecord {

@@ -443,26 +443,29 @@ pub fn check_dir(dir: &Path) -> io::Result<Result<Verified, Refusal>> {
     ))
 }
 
+/// A directory in memory for the unit tests of this module and of
+/// `resume`: files by name, (size, hash, is a regular file).
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Mem(pub std::collections::HashMap<String, (u64, String, bool)>);
+
+#[cfg(test)]
+impl Disk for Mem {
+    fn stat(&mut self, rel: &Path) -> Option<FileFacts> {
+        self.0
+            .get(rel.to_str().unwrap())
+            .map(|&(size, _, regular)| FileFacts { size, regular })
+    }
+    fn sha256(&mut self, rel: &Path) -> io::Result<String> {
+        Ok(self.0[rel.to_str().unwrap()].1.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::outdir::record::{inputs, InputFile, VERSION};
     use std::collections::HashMap;
-
-    /// Files by name: (size, hash).
-    #[derive(Default)]
-    struct Mem(HashMap<String, (u64, String, bool)>);
-
-    impl Disk for Mem {
-        fn stat(&mut self, rel: &Path) -> Option<FileFacts> {
-            self.0
-                .get(rel.to_str().unwrap())
-                .map(|&(size, _, regular)| FileFacts { size, regular })
-        }
-        fn sha256(&mut self, rel: &Path) -> io::Result<String> {
-            Ok(self.0[rel.to_str().unwrap()].1.clone())
-        }
-    }
 
     fn opts(chunk_size: usize) -> OutputOptions {
         OutputOptions {
