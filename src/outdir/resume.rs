@@ -106,7 +106,6 @@ pub fn stale_outputs(
 mod tests {
     use super::*;
     use crate::outdir::validate::Mem;
-    use std::collections::HashMap;
 
     fn rec(out: &str, fp: &str, size: u64, sha: &str) -> ChunkRecord {
         ChunkRecord {

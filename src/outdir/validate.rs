@@ -465,7 +465,6 @@ impl Disk for Mem {
 mod tests {
     use super::*;
     use crate::outdir::record::{inputs, InputFile, VERSION};
-    use std::collections::HashMap;
 
     fn opts(chunk_size: usize) -> OutputOptions {
         OutputOptions {

@@ -418,3 +418,105 @@ pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// What a run under limits produced: the run, its peak resident set
+/// (the process and every child it waited for, from `wait4`), and its
+/// wall time.
+pub struct Limited {
+    pub run: Run,
+    pub peak_rss_mib: u64,
+    pub elapsed: Duration,
+}
+
+impl Cmd {
+    /// Run under an address-space limit (`setrlimit(RLIMIT_AS)`, as
+    /// `prlimit --as` does) and a wall-clock timeout; report peak RSS.
+    /// A hostile input must not take the run down even so: the caller
+    /// asserts the exit code, the time and the memory.
+    pub fn run_limited(mut self, address_space: u64, timeout: Duration) -> Limited {
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        self.timeout = timeout;
+        let description = format!("{:?}", self.cmd);
+        unsafe {
+            self.cmd.pre_exec(move || {
+                let lim = libc::rlimit {
+                    rlim_cur: address_space as libc::rlim_t,
+                    rlim_max: address_space as libc::rlim_t,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = self
+            .cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sheetsift");
+        let pid = child.id() as libc::pid_t;
+        let started = Instant::now();
+        // Drain the pipes on threads so a chatty run cannot block.
+        let mut child = child;
+        let mut out = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let t_out = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut out, &mut v);
+            v
+        });
+        let t_err = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut err, &mut v);
+            v
+        });
+        let mut status: libc::c_int = 0;
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let mut timed_out = false;
+        loop {
+            let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+            if r == pid {
+                break;
+            }
+            assert!(r == 0, "wait4 failed: {}", std::io::Error::last_os_error());
+            if !timed_out && started.elapsed() > self.timeout {
+                timed_out = true;
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let elapsed = started.elapsed();
+        let stdout = String::from_utf8_lossy(&t_out.join().unwrap()).into_owned();
+        let stderr = String::from_utf8_lossy(&t_err.join().unwrap()).into_owned();
+        let code = if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            128 + libc::WTERMSIG(status)
+        };
+        let run = Run {
+            code,
+            stdout,
+            stderr,
+            description,
+        };
+        assert!(
+            !timed_out,
+            "TIMEOUT after {:?}\n{}",
+            self.timeout,
+            run.report(&self.dir)
+        );
+        assert!(
+            !run.stderr.contains("panicked at") && !run.stderr.contains("internal error"),
+            "a panic reached the user:\n{}",
+            run.report(&self.dir)
+        );
+        Limited {
+            run,
+            peak_rss_mib: usage.ru_maxrss as u64 / 1024,
+            elapsed,
+        }
+    }
+}
