@@ -20,6 +20,12 @@ use sheetsift::report::Report;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // A reader child (read/isolate.rs): xls, xlsb and ods are read in a
+    // separate process under resource limits.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == sheetsift::read::isolate::CHILD_ARG) {
+        return ExitCode::from(sheetsift::read::isolate::child_main(&args[2..]) as u8);
+    }
     // A panic is a bug: say so plainly, without a backtrace dump. Worker and
     // writer threads catch theirs and report them as that file's or that
     // output's error, so the hook stays silent there.
@@ -54,6 +60,9 @@ fn main() -> ExitCode {
             });
         }
     };
+    if let Ok(exe) = std::env::current_exe() {
+        sheetsift::read::isolate::enable(exe);
+    }
     if let Err(e) = sheetsift::interrupt::install() {
         eprint_line(&format!("sheetsift: cannot install signal handlers: {e}"));
     }

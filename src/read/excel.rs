@@ -9,54 +9,112 @@ use std::path::Path;
 
 use calamine::{open_workbook, Data, DataRef, Ods, Reader, Xls, Xlsb};
 
-use super::collect::{Collector, RowAssembler};
+use super::collect::{Collector, RowAssembler, SheetBuilder};
 use crate::error::FileErrorKind;
 use crate::value::{excel_time, DateTimeParts, Value};
 
+/// Where a calamine reader's cells go: straight into the [`Collector`]
+/// (in process), or down a pipe to the parent ([`super::isolate`]).
+pub(super) trait CellSink {
+    /// The workbook has a sheet of this name; whether to read it.
+    fn sheet(&mut self, name: &str) -> bool;
+    /// One cell of the sheet being read, in row order. `Err` stops the
+    /// read (a signal arrived, or the parent went away).
+    fn cell(&mut self, r: u32, col: u32, v: Value) -> Result<(), FileErrorKind>;
+    /// The sheet being read is complete.
+    fn end_sheet(&mut self);
+}
+
+/// The in-process sink: cells to rows to the collector.
+struct Direct<'c, 'o, 'k, 'a> {
+    c: &'c mut Collector<'o, 'k, 'a>,
+    open: Option<(SheetBuilder, RowAssembler)>,
+}
+
+impl CellSink for Direct<'_, '_, '_, '_> {
+    fn sheet(&mut self, name: &str) -> bool {
+        if !self.c.wants(name) {
+            return false;
+        }
+        self.open = Some((self.c.sheet(name), RowAssembler::default()));
+        true
+    }
+
+    fn cell(&mut self, r: u32, col: u32, v: Value) -> Result<(), FileErrorKind> {
+        if let Some((b, rows)) = self.open.as_mut() {
+            rows.push(self.c, b, r, col, v);
+        }
+        if self.c.interrupted {
+            return Err(FileErrorKind::Interrupted);
+        }
+        Ok(())
+    }
+
+    fn end_sheet(&mut self) {
+        if let Some((mut b, rows)) = self.open.take() {
+            rows.finish(self.c, &mut b);
+            self.c.end_sheet(b);
+        }
+    }
+}
+
+/// Read an xlsb, xls or ods file into the collector. In the `sheetsift`
+/// binary this happens in a child process under resource limits
+/// ([`super::isolate`]); elsewhere (library use, unit tests) in process.
 pub(super) fn read(
     path: &Path,
     ext: &str,
     c: &mut Collector<'_, '_, '_>,
 ) -> Result<(), FileErrorKind> {
-    // calamine is third-party code fed untrusted bytes: a panic in it is a
-    // corrupt file, not a crash.
-    let format = match ext {
+    if super::isolate::enabled() {
+        return super::isolate::read(path, ext, c);
+    }
+    let mut sink = Direct { c, open: None };
+    read_cells(path, ext, &mut sink)
+}
+
+/// The format name of an extension this module reads.
+pub(super) fn format_of(ext: &str) -> &'static str {
+    match ext {
         "xlsb" => "xlsb",
         "xls" => "xls",
         _ => "ods",
-    };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_inner(path, ext, c)))
+    }
+}
+
+/// Read the workbook's cells into `sink`. calamine is third-party code fed
+/// untrusted bytes: a panic in it is a corrupt file, not a crash. (An
+/// allocation failure or an endless loop cannot be caught here; that is
+/// what the child process is for.)
+pub(super) fn read_cells(
+    path: &Path,
+    ext: &str,
+    sink: &mut dyn CellSink,
+) -> Result<(), FileErrorKind> {
+    let format = format_of(ext);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_inner(path, ext, sink)))
         .unwrap_or_else(|p| {
             let msg = crate::pool::panic_message(p);
-            Err(corrupt(
-                format,
-                format!("the {format} reader failed: {msg}"),
-            ))
+            Err(corrupt(format, format!("the {format} reader failed: {msg}")))
         })
 }
 
-fn read_inner(path: &Path, ext: &str, c: &mut Collector<'_, '_, '_>) -> Result<(), FileErrorKind> {
+fn read_inner(path: &Path, ext: &str, sink: &mut dyn CellSink) -> Result<(), FileErrorKind> {
     match ext {
         "xlsb" => {
             let mut wb: Xlsb<_> = open_workbook(path).map_err(|e| corrupt("xlsb", e))?;
             for name in wb.sheet_names() {
-                if !c.wants(&name) {
+                if !sink.sheet(&name) {
                     continue;
                 }
-                let mut b = c.sheet(&name);
                 let mut cells = wb
                     .worksheet_cells_reader(&name)
                     .map_err(|e| corrupt("xlsb", e))?;
-                let mut rows = RowAssembler::default();
                 while let Some(cell) = cells.next_cell().map_err(|e| corrupt("xlsb", e))? {
                     let (r, col) = cell.get_position();
-                    rows.push(c, &mut b, r, col, from_data_ref(cell.get_value()));
-                    if c.interrupted {
-                        return Err(FileErrorKind::Interrupted);
-                    }
+                    sink.cell(r, col, from_data_ref(cell.get_value()))?;
                 }
-                rows.finish(c, &mut b);
-                c.end_sheet(b);
+                sink.end_sheet();
             }
             Ok(())
         }
@@ -65,11 +123,11 @@ fn read_inner(path: &Path, ext: &str, c: &mut Collector<'_, '_, '_>) -> Result<(
                 calamine::XlsError::Password => FileErrorKind::Encrypted,
                 e => corrupt("xls", e),
             })?;
-            read_ranges(wb, "xls", c)
+            read_ranges(wb, "xls", sink)
         }
         _ => {
             let wb: Ods<_> = open_workbook(path).map_err(|e| corrupt("ods", e))?;
-            read_ranges(wb, "ods", c)
+            read_ranges(wb, "ods", sink)
         }
     }
 }
@@ -77,7 +135,7 @@ fn read_inner(path: &Path, ext: &str, c: &mut Collector<'_, '_, '_>) -> Result<(
 fn read_ranges<R, RS>(
     mut wb: R,
     format: &'static str,
-    c: &mut Collector<'_, '_, '_>,
+    sink: &mut dyn CellSink,
 ) -> Result<(), FileErrorKind>
 where
     RS: Read + Seek,
@@ -85,14 +143,12 @@ where
     R::Error: std::fmt::Display,
 {
     for name in wb.sheet_names() {
-        if !c.wants(&name) {
+        if !sink.sheet(&name) {
             continue;
         }
-        let mut b = c.sheet(&name);
         let range = wb.worksheet_range(&name).map_err(|e| corrupt(format, e))?;
-        let mut rows = RowAssembler::default();
+        let (r0, c0) = range.start().unwrap_or((0, 0));
         for (r, col, v) in range.used_cells() {
-            let (r0, c0) = range.start().unwrap_or((0, 0));
             let value = if format == "ods" {
                 ods_value(v).map_err(|e| {
                     corrupt(
@@ -107,15 +163,14 @@ where
             } else {
                 from_data(v)
             };
-            rows.push(c, &mut b, r0 + r as u32, c0 + col as u32, value);
+            sink.cell(r0 + r as u32, c0 + col as u32, value)?;
         }
-        rows.finish(c, &mut b);
-        c.end_sheet(b);
+        sink.end_sheet();
     }
     Ok(())
 }
 
-fn corrupt(format: &'static str, e: impl std::fmt::Display) -> FileErrorKind {
+pub(super) fn corrupt(format: &'static str, e: impl std::fmt::Display) -> FileErrorKind {
     FileErrorKind::Corrupt {
         format,
         detail: e.to_string(),

@@ -10,6 +10,7 @@ mod encoding;
 mod excel;
 pub mod gb18030;
 mod infer;
+pub mod isolate;
 mod xlsx;
 
 use std::path::Path;
