@@ -22,8 +22,7 @@ pub enum Exit {
     /// 3: finished, but some input files (or chunks) failed.
     Partial,
     /// 2: a bad flag, config or input path, nothing found or selected, a
-    /// `--val-size` the corpus cannot meet, a directory `dialogues`
-    /// refuses; nothing was done.
+    /// directory `dialogues` refuses; nothing was done.
     Usage,
     /// 1: the run stopped (unwritable output, split impossible, writer
     /// failure); nothing half-written is left.
@@ -63,10 +62,11 @@ impl Exit {
 pub const EXIT_CODES_HELP: &str = "Exit codes:
   0        ok
   1        fatal error (unwritable output, another run holds the output's lock, no
-           dialogues); nothing half-written left; worth a retry
+           dialogues, a --val-size the corpus cannot meet); nothing half-written
+           left
   2        usage error: bad flag or config, missing input, --report not writable,
-           no input file found, a selection of no chunk, a --val-size the corpus
-           cannot meet, a directory dialogues refuses (not one complete run)
+           no input file found, a selection of no chunk, a directory dialogues
+           refuses (not one complete run)
   3        finished, but some input files or chunks failed (see the summary / --report)
   130/143  interrupted by SIGINT/SIGTERM; temporaries removed, finished outputs kept";
 

@@ -64,7 +64,16 @@ fn run_case(case: &str) {
         cmd.cmd.current_dir(&root);
         let r = cmd.run();
         assert_eq!(r.code, want_dialogues, "{case}\n{}", r.report(&root));
-        assert_same_corpus(&root.join("out"), &root.join("expected_dialogues"));
+        if root.join("expected_dialogues").is_dir() {
+            assert_same_corpus(&root.join("out"), &root.join("expected_dialogues"));
+        } else {
+            // The reference wrote no corpus: neither may sheetsift.
+            let written: Vec<_> = common::walk(&root.join("out"))
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "txt" || e == "jsonl"))
+                .collect();
+            assert!(written.is_empty(), "{case}: corpus written: {written:?}");
+        }
     });
 
     part(&mut failures, "extract", || {
@@ -145,6 +154,13 @@ cases!(
     xls_types,
     ods_types,
     chain_floats,
+    // Found by tests/oracle/prop_compare.py (seed 7), kept as cases:
+    // an xlsx number beyond a float's range fails the file in pandas;
+    prop_xlsx_float_overflow,
+    // an ods header cell `NA` is the column name `NA`;
+    prop_ods_header_na,
+    // a --val-size one dialogue cannot meet exits 1 as sklearn's error.
+    prop_val_size_one_dialogue,
 );
 
 /// Every case directory with the fidelity layout has a test above (the four

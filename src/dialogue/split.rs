@@ -117,16 +117,17 @@ pub fn val_count(n: usize, val_size: f64) -> Result<usize> {
     } else {
         val_size / n as f64
     };
-    // A --val-size the corpus cannot meet is a usage error (exit 2: the
-    // fix is a flag), stating the count and a fraction that works.
+    // A --val-size the corpus cannot meet: exit 1, as the reference (SPEC
+    // stage 2, step 2; sklearn raises), stating the count and a fraction
+    // that works.
     if t <= 0.0 || t >= 1.0 {
-        return Err(Error::Usage(crate::outdir::preflight::val_size_advice(
+        return Err(Error::Split(crate::outdir::preflight::val_size_advice(
             val_size, n,
         )));
     }
     let n_test = (t * n as f64).ceil() as usize;
     if n_test >= n {
-        return Err(Error::Usage(crate::outdir::preflight::val_size_advice(
+        return Err(Error::Split(crate::outdir::preflight::val_size_advice(
             val_size, n,
         )));
     }

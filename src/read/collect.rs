@@ -120,6 +120,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
             },
             header_done: false,
             header_on_row1: false,
+            raw_na: false,
             usable: false,
             kinds: infer_numeric.then(ColumnKinds::default),
         }
@@ -169,6 +170,13 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
         }
         if !b.usable {
             return;
+        }
+        if b.raw_na {
+            for v in &mut row {
+                if matches!(v, Value::Text(t) if crate::value::is_na_string(t)) {
+                    *v = Value::Empty;
+                }
+            }
         }
         while row.last().is_some_and(Value::is_missing) {
             row.pop();
@@ -240,6 +248,10 @@ pub(crate) struct SheetBuilder {
     /// The sheet's row 1 is its header whatever it holds (xlsx, as
     /// openpyxl + pandas read it); otherwise the first non-blank row is.
     pub(super) header_on_row1: bool,
+    /// The reader hands NA strings (`NA`, `null`, ...) over as text: they
+    /// are names in the header row (pandas keeps a header cell `NA` as the
+    /// column name) and missing in data rows, where this converts them.
+    pub(super) raw_na: bool,
     usable: bool,
     kinds: Option<ColumnKinds>,
 }

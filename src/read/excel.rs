@@ -36,7 +36,9 @@ impl CellSink for Direct<'_, '_, '_, '_> {
         if !self.c.wants(name) {
             return false;
         }
-        self.open = Some((self.c.sheet(name), RowAssembler::default()));
+        let mut b = self.c.sheet(name);
+        b.raw_na = true;
+        self.open = Some((b, RowAssembler::default()));
         true
     }
 
@@ -177,12 +179,22 @@ pub(super) fn corrupt(format: &'static str, e: impl std::fmt::Display) -> FileEr
     }
 }
 
+/// A text cell as it is: an NA string stays text here, for the header row
+/// (the collector makes it missing in data rows, `SheetBuilder::raw_na`).
+fn raw_text(s: &str) -> Value {
+    if s.is_empty() {
+        Value::Empty
+    } else {
+        Value::Text(s.into())
+    }
+}
+
 fn from_data_ref(v: &DataRef<'_>) -> Value {
     match v {
         DataRef::Int(i) => Value::Int(*i),
         DataRef::Float(f) => Value::number(*f),
-        DataRef::String(s) => Value::text(s),
-        DataRef::SharedString(s) => Value::text(s),
+        DataRef::String(s) => raw_text(s),
+        DataRef::SharedString(s) => raw_text(s),
         DataRef::Bool(b) => Value::Bool(*b),
         DataRef::DateTime(d) => excel_datetime(d),
         DataRef::DateTimeIso(s) => iso_datetime(s),
@@ -195,7 +207,7 @@ fn from_data(v: &Data) -> Value {
     match v {
         Data::Int(i) => Value::Int(*i),
         Data::Float(f) => Value::number(*f),
-        Data::String(s) => Value::text(s),
+        Data::String(s) => raw_text(s),
         Data::Bool(b) => Value::Bool(*b),
         Data::DateTime(d) => excel_datetime(d),
         Data::DateTimeIso(s) => iso_datetime(s),
@@ -215,7 +227,7 @@ fn from_data(v: &Data) -> Value {
 /// deliberate differences).
 fn ods_value(v: &Data) -> Result<Value, String> {
     Ok(match v {
-        Data::String(s) if s.contains('\t') => Value::text_owned(s.replace('\t', "")),
+        Data::String(s) if s.contains('\t') => raw_text(&s.replace('\t', "")),
         Data::DurationIso(s) => match iso_time_of_day(s) {
             Some(us) => Value::Time(us),
             None => return Err(format!("time cell {s:?} is not a time of day")),

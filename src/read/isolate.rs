@@ -403,7 +403,9 @@ fn relay<R: Read>(m: &mut Messages<R>, c: &mut Collector<'_, '_, '_>) -> Ended {
             BEGIN => {
                 let Some(name) = m.string() else { return Ended::Cut };
                 if c.wants(&name) {
-                    open = Some((c.sheet(&name), RowAssembler::default()));
+                    let mut b = c.sheet(&name);
+                    b.raw_na = true;
+                    open = Some((b, RowAssembler::default()));
                 }
             }
             CELL => {

@@ -2,7 +2,7 @@
 """Property test: sheetsift against the reference on random small inputs.
 
     python tests/oracle/prop_compare.py --seed 1 --cases 50 \\
-        --sheetsift target/release/sheetsift --reference ../shared/reference
+        --sheetsift target/release/sheetsift --reference tests/oracle/reference
 
 Run with a Python that has the reference's packages
 (`python3 -m venv .venv && .venv/bin/pip install -r ../shared/reference/requirements.txt`).
@@ -385,7 +385,7 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--cases', type=int, default=50)
     ap.add_argument('--sheetsift', default=os.environ.get('SHEETSIFT', os.path.join(ROOT, 'target', 'release', 'sheetsift')))
-    ap.add_argument('--reference', default=os.environ.get('SHEETSIFT_REFERENCE', os.path.join(ROOT, '..', 'shared', 'reference')))
+    ap.add_argument('--reference', default=os.environ.get('SHEETSIFT_REFERENCE', os.path.join(HERE, 'reference')))
     ap.add_argument('--keep', default=None, help='directory for failing cases (default target/prop_compare/seed-S)')
     ap.add_argument('--without', default='',
                     help="comma-separated features ('time' or 'xlsx:time'): skip cases drawn with any of them")

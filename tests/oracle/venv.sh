@@ -6,10 +6,13 @@
 #   tests/oracle/venv.sh [VENV_DIR]     (default: target/oracle-venv)
 #
 # Prints the venv's python. The reference is found at $SHEETSIFT_REFERENCE,
-# default ../shared/reference beside the repository.
+# default tests/oracle/reference (a copy of the documented workflow, its
+# cell dump and its pinned requirements, kept in the repository so that a
+# clean checkout can run the oracle; tests/oracle_prop.rs checks the copy
+# against ../shared/reference wherever that exists).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-ref="${SHEETSIFT_REFERENCE:-$root/../shared/reference}"
+ref="${SHEETSIFT_REFERENCE:-$root/tests/oracle/reference}"
 venv="${1:-$root/target/oracle-venv}"
 if [ ! -f "$ref/requirements.txt" ]; then
     echo "no reference requirements at $ref/requirements.txt (set SHEETSIFT_REFERENCE)" >&2

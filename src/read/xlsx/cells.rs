@@ -106,6 +106,15 @@ pub(super) fn cell_value(
                 }
             };
             match kind {
+                // pandas' openpyxl reader calls `int(x)` on every number
+                // (to tell 3 from 3.0): for a `<v>` beyond a float's range
+                // (`1.797693134862316e+308` rounds to infinity) that raises
+                // OverflowError, and the reference fails the whole file.
+                NumKind::Number if !x.is_finite() => {
+                    return Err(format!(
+                        "number {trimmed} is beyond the range of a float (pandas cannot read this file)"
+                    ))
+                }
                 NumKind::Number => Value::number(x),
                 // openpyxl: a serial beyond timedelta's range is an error
                 // cell, which pandas reads as missing.
