@@ -202,6 +202,174 @@ fn a_signal_during_an_endless_ods_read_ends_the_run_within_two_seconds() {
     }
 }
 
+// ------------------------------------------------------------------ xlsb
+// A minimal xlsb written record by record (MS-XLSB): a workbook with one
+// sheet, an optional shared-strings part, cells as BrtCellSt / BrtCellReal.
+
+/// One BIFF12 record: type and length as 7-bit varints, then the data.
+fn record(out: &mut Vec<u8>, typ: u16, data: &[u8]) {
+    if typ < 0x80 {
+        out.push(typ as u8);
+    } else {
+        out.push((typ & 0x7F) as u8 | 0x80);
+        out.push((typ >> 7) as u8);
+    }
+    let mut len = data.len();
+    loop {
+        let b = (len & 0x7F) as u8;
+        len >>= 7;
+        if len == 0 {
+            out.push(b);
+            break;
+        }
+        out.push(b | 0x80);
+    }
+    out.extend_from_slice(data);
+}
+
+fn wide(s: &str) -> Vec<u8> {
+    let units: Vec<u16> = s.encode_utf16().collect();
+    let mut v = (units.len() as u32).to_le_bytes().to_vec();
+    for u in units {
+        v.extend_from_slice(&u.to_le_bytes());
+    }
+    v
+}
+
+fn xlsb_workbook() -> Vec<u8> {
+    let mut wb = Vec::new();
+    let mut sh = Vec::new();
+    sh.extend_from_slice(&0u32.to_le_bytes()); // visible
+    sh.extend_from_slice(&1u32.to_le_bytes()); // tab id
+    sh.extend(wide("rId1"));
+    sh.extend(wide("Sheet1"));
+    record(&mut wb, 0x009C, &sh); // BrtBundleSh
+    record(&mut wb, 0x0090, &[]); // BrtEndBundleShs
+    record(&mut wb, 0x009D, &[]); // BrtCalcProp: the end of the names
+    wb
+}
+
+fn xlsb_sheet(rows: &[Vec<&str>]) -> Vec<u8> {
+    let mut s = Vec::new();
+    record(&mut s, 0x0081, &[]); // BrtBeginSheet
+    let mut dim = Vec::new();
+    for v in [0u32, rows.len() as u32, 0, 3] {
+        dim.extend_from_slice(&v.to_le_bytes());
+    }
+    record(&mut s, 0x0094, &dim); // BrtWsDim
+    record(&mut s, 0x0091, &[]); // BrtBeginSheetData
+    for (r, row) in rows.iter().enumerate() {
+        let mut hdr = (r as u32).to_le_bytes().to_vec();
+        hdr.extend_from_slice(&[0u8; 13]);
+        record(&mut s, 0x0000, &hdr); // BrtRowHdr
+        for (c, text) in row.iter().enumerate() {
+            let mut cell = (c as u32).to_le_bytes().to_vec();
+            cell.extend_from_slice(&[0u8; 4]); // style, flags
+            match text.parse::<f64>() {
+                Ok(x) => {
+                    cell.extend_from_slice(&x.to_le_bytes());
+                    record(&mut s, 0x0005, &cell); // BrtCellReal
+                }
+                Err(_) => {
+                    cell.extend(wide(text));
+                    record(&mut s, 0x0006, &cell); // BrtCellSt
+                }
+            }
+        }
+    }
+    record(&mut s, 0x0092, &[]); // BrtEndSheetData
+    s
+}
+
+/// The package; `shared_strings` writes `xl/sharedStrings.bin` through a
+/// streaming callback so a test never holds a big part in memory.
+fn xlsb(sheet: &[u8], shared_strings: Option<&dyn Fn(&mut dyn Write)>) -> Vec<u8> {
+    let rels = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.bin"/></Relationships>"#;
+    let types = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="bin" ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/></Types>"#;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opt = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1))
+        .large_file(true);
+    z.start_file("[Content_Types].xml", opt).unwrap();
+    z.write_all(types.as_bytes()).unwrap();
+    z.start_file("xl/_rels/workbook.bin.rels", opt).unwrap();
+    z.write_all(rels.as_bytes()).unwrap();
+    z.start_file("xl/workbook.bin", opt).unwrap();
+    z.write_all(&xlsb_workbook()).unwrap();
+    z.start_file("xl/worksheets/sheet1.bin", opt).unwrap();
+    z.write_all(sheet).unwrap();
+    if let Some(write) = shared_strings {
+        // Level 9: deflate's best ratio (about 1000:1 on one repeated unit).
+        z.start_file("xl/sharedStrings.bin", opt.compression_level(Some(9))).unwrap();
+        write(&mut z);
+    }
+    z.finish().unwrap().into_inner()
+}
+
+fn xlsb_good() -> Vec<u8> {
+    xlsb(
+        &xlsb_sheet(&[
+            vec!["坐席id", "客户微信id", "是否客服", "消息内容"],
+            vec!["A1", "w1", "否", "在吗"],
+            vec!["A1", "w1", "是", "您好"],
+        ]),
+        None,
+    )
+}
+
+#[test]
+fn a_minimal_xlsb_is_read() {
+    // The builder is right: the good file reads, with its two rows.
+    let dir = Dir::new();
+    dir.write("in/a.xlsb", xlsb_good());
+    let r = dir.cmd(&["extract", "in", "-o", "out"]).expect_code(0);
+    assert!(r.stderr.contains("2 kept") || r.stdout.contains("2 kept"), "{}", r.stderr);
+}
+
+#[test]
+fn xlsb_whose_shared_strings_unpack_to_gigabytes_is_a_memory_limit_error() {
+    // 12 shared strings of 96 M characters each (192 MB records of one
+    // repeated UTF-16 unit): 1.1 GB of strings once decoded, from a file
+    // of a few MB.
+    const CHARS: usize = 96 << 20;
+    const ITEMS: u32 = 12;
+    let bomb = |w: &mut dyn Write| {
+        let mut head = Vec::new();
+        let mut sst = ITEMS.to_le_bytes().to_vec();
+        sst.extend_from_slice(&ITEMS.to_le_bytes());
+        record(&mut head, 0x009F, &sst); // BrtBeginSst
+        w.write_all(&head).unwrap();
+        let block = b"A\0".repeat(1 << 20);
+        for _ in 0..ITEMS {
+            // BrtSSTItem: type, length varint, flags, cch, then the units.
+            let len = 1 + 4 + 2 * CHARS;
+            let mut rec = vec![0x13u8];
+            let mut l = len;
+            while l >= 0x80 {
+                rec.push((l & 0x7F) as u8 | 0x80);
+                l >>= 7;
+            }
+            rec.push(l as u8);
+            rec.push(0);
+            rec.extend_from_slice(&(CHARS as u32).to_le_bytes());
+            w.write_all(&rec).unwrap();
+            for _ in 0..(2 * CHARS) / block.len() {
+                w.write_all(&block).unwrap();
+            }
+        }
+    };
+    let hostile = xlsb(
+        &xlsb_sheet(&[vec!["坐席id", "客户微信id", "是否客服", "消息内容"]]),
+        Some(&bomb),
+    );
+    assert!(hostile.len() < 8 << 20, "a few MB: {}", hostile.len());
+    let dir = Dir::new();
+    dir.write("in/a.xlsb", xlsb_good());
+    dir.write("in/b.xlsb", hostile);
+    assert_named_file_error(&dir, "in/b.xlsb", "MiB of memory", 30);
+}
+
 /// Mutations of a valid file: byte overwrites at random offsets, then an
 /// optional truncation.
 fn mutate(seed: &[u8], edits: &[(usize, u8)], cut: Option<usize>) -> Vec<u8> {
@@ -258,6 +426,20 @@ proptest! {
         let seed = seed_xls();
         let mutants: Vec<Vec<u8>> = ms.iter().map(|(e, c)| mutate(&seed, e, *c)).collect();
         run_mutants("xls", &seed, &mutants)?;
+    }
+
+    #[test]
+    fn mutated_xlsb_files_never_take_the_run_down(ms in prop::collection::vec(mutant(), 6)) {
+        // The sheet's records are mutated, then packaged (the package's
+        // CRC would catch most flips of the zipped bytes).
+        let sheet = xlsb_sheet(&[
+            vec!["坐席id", "客户微信id", "是否客服", "消息内容"],
+            vec!["A1", "w1", "否", "在吗"],
+            vec!["A1", "w1", "是", "1.5"],
+        ]);
+        let seed = xlsb(&sheet, None);
+        let mutants: Vec<Vec<u8>> = ms.iter().map(|(e, c)| xlsb(&mutate(&sheet, e, *c), None)).collect();
+        run_mutants("xlsb", &seed, &mutants)?;
     }
 
     #[test]
