@@ -23,14 +23,16 @@ fn opts() -> ReadOptions {
     sheetsift::config::default_read_options()
 }
 
-/// One generated 20,000-row xlsx in a temporary directory.
-fn sample(dir: &Path) -> PathBuf {
+/// One generated 20,000-row xlsx in a temporary directory: text in a
+/// shared-strings table as Excel writes it, or inline.
+fn sample(dir: &Path, inline_strings: bool) -> PathBuf {
     let args = SamplesArgs {
         out: dir.to_path_buf(),
         files: 1,
         rows: ROWS,
         seed: 1,
         csv: false,
+        inline_strings,
         quiet: true,
     };
     sheetsift::cmd::samples::run(&args).unwrap();
@@ -43,14 +45,21 @@ fn read_all(path: &Path) -> Vec<Sheet> {
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let path = sample(dir.path());
+    let path = sample(dir.path(), false);
+    let inline_dir = tempfile::tempdir().unwrap();
+    let inline_path = sample(inline_dir.path(), true);
     let sheets = read_all(&path);
     let rows: Vec<Vec<Value>> = sheets[0].rows.clone();
     let content = sheets[0].required_idx[3];
 
     let mut g = c.benchmark_group("stage1");
     g.throughput(Throughput::Elements(ROWS as u64));
-    g.bench_function("read one 20k-row xlsx", |b| b.iter(|| read_all(&path)));
+    g.bench_function("read one 20k-row xlsx (shared strings)", |b| {
+        b.iter(|| read_all(&path))
+    });
+    g.bench_function("read one 20k-row xlsx (inline strings)", |b| {
+        b.iter(|| read_all(&inline_path))
+    });
     let filter = RowFilter::new(
         DEFAULT_SYSTEM_MESSAGES
             .iter()

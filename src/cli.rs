@@ -273,6 +273,11 @@ pub struct SamplesArgs {
     /// Write CSV (UTF-8) instead of xlsx.
     #[arg(long)]
     pub csv: bool,
+    /// Write each xlsx cell's text inline (`<is>`), as streaming writers
+    /// do. By default text goes to a shared-strings table, as Excel, WPS
+    /// and export tools write it.
+    #[arg(long)]
+    pub inline_strings: bool,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,

@@ -85,6 +85,8 @@ pub struct SamplesConfig {
     pub rows: usize,
     pub seed: u64,
     pub csv: bool,
+    /// xlsx text inline instead of in a shared-strings table.
+    pub inline_strings: bool,
     pub quiet: bool,
 }
 
@@ -194,6 +196,7 @@ impl SamplesConfig {
             rows: a.rows,
             seed: a.seed,
             csv: a.csv,
+            inline_strings: a.inline_strings,
             quiet: a.quiet,
         }
     }

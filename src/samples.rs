@@ -137,6 +137,24 @@ fn message(rng: &mut Rng, is_agent: bool) -> String {
     let mut s = rng
         .pick(if is_agent { AGENT } else { CUSTOMER })
         .to_string();
+    // Most real messages are unique (an order number, an amount, a size):
+    // the shared-strings table of a real export is about as large as the
+    // text itself, not a few hundred phrases.
+    if rng.chance(700) {
+        let detail = match rng.below(5) {
+            0 => format!("订单号{:010}", rng.below(10_000_000_000)),
+            1 => format!("¥{}.{:02}", 1 + rng.below(2000), rng.below(100)),
+            2 => format!(
+                "{}{}{}码",
+                rng.pick(&["黑色", "白色", "灰色", "藏青", "米色"]),
+                rng.pick(&["外套", "卫衣", "长裤", "衬衫", "运动鞋"]),
+                36 + rng.below(10)
+            ),
+            3 => format!("{}月{}日{}点前", 1 + rng.below(12), 1 + rng.below(28), 9 + rng.below(12)),
+            _ => format!("第{}件", 1 + rng.below(99)),
+        };
+        s.push_str(&detail);
+    }
     if rng.chance(60) {
         s.push_str(rng.pick(EMOJI));
     }
@@ -196,7 +214,7 @@ fn file_rows(rng: &mut Rng, rows: usize, file_no: usize) -> Vec<Row> {
     out
 }
 
-fn write_xlsx(out: std::fs::File, path: &Path, rows: &[Row]) -> Result<()> {
+fn write_xlsx(out: std::fs::File, path: &Path, rows: &[Row], inline_strings: bool) -> Result<()> {
     let err = |e: rust_xlsxwriter::XlsxError| Error::output(path, e.to_string());
     let mut book = Workbook::new();
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
@@ -206,7 +224,17 @@ fn write_xlsx(out: std::fs::File, path: &Path, rows: &[Row]) -> Result<()> {
     book.set_zip_compression_level(1);
     let epoch = rust_xlsxwriter::ExcelDateTime::from_ymd(2000, 1, 1).map_err(err)?;
     book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&epoch));
-    let ws = book.add_worksheet_with_constant_memory().map_err(err)?;
+    // Excel, WPS and the export tools write text to a shared-strings table
+    // (xl/sharedStrings.xml) and cells that point into it: benchmarks and
+    // tests should read files shaped like that. rust_xlsxwriter's low-memory
+    // mode writes shared strings and still streams the rows to disk; its
+    // constant-memory mode writes each text inline (`--inline-strings`).
+    let ws = if inline_strings {
+        book.add_worksheet_with_constant_memory()
+    } else {
+        book.add_worksheet_with_low_memory()
+    }
+    .map_err(err)?;
     for (c, h) in HEADER.iter().enumerate() {
         ws.write_string(0, c as u16, *h).map_err(err)?;
     }
@@ -257,6 +285,7 @@ pub fn write_samples(a: &SamplesConfig) -> Result<()> {
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pool = crate::pool::thread_pool(jobs)?;
     let (seed, rows_per_file, csv, out) = (a.seed, a.rows, a.csv, a.out.clone());
+    let inline_strings = a.inline_strings;
     let results = crate::pool::ordered_map(
         pool,
         (0..a.files).collect(),
@@ -272,7 +301,7 @@ pub fn write_samples(a: &SamplesConfig) -> Result<()> {
             if csv {
                 write_csv(file.try_clone()?, file.tmp_path(), &rows)?;
             } else {
-                write_xlsx(file.try_clone()?, file.tmp_path(), &rows)?;
+                write_xlsx(file.try_clone()?, file.tmp_path(), &rows, inline_strings)?;
             }
             file.commit()?;
             Ok(rows.len())
