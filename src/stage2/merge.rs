@@ -295,7 +295,7 @@ fn verify_parts(out: &Path, parts: &[PartFile], jobs: usize) -> Result<()> {
         }
         manifests.push(m);
     }
-    let digests = hash_all(parts, jobs);
+    let digests = hash_all(parts, jobs)?;
     for ((p, m), digest) in parts.iter().zip(&manifests).zip(digests) {
         let (_, sha) = digest?;
         if sha != m.sha256 {
@@ -314,32 +314,44 @@ fn verify_parts(out: &Path, parts: &[PartFile], jobs: usize) -> Result<()> {
     Ok(())
 }
 
+/// A part's size and hex SHA-256, or why it could not be read.
+type Digest = Result<(u64, String)>;
+
 /// SHA-256 of every part, on up to `jobs` threads (a part a thread at a
-/// time: parts are of similar size), results in K order.
-fn hash_all(parts: &[PartFile], jobs: usize) -> Vec<Result<(u64, String)>> {
+/// time: parts are of similar size), results in K order. Each thread
+/// returns what it hashed through its join handle.
+fn hash_all(parts: &[PartFile], jobs: usize) -> Result<Vec<Digest>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<(u64, String)>>>> =
-        parts.iter().map(|_| Mutex::new(None)).collect();
+    let mut digests: Vec<Option<Digest>> = parts.iter().map(|_| None).collect();
     std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, parts.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(p) = parts.get(i) else { break };
-                let r = p.digest();
-                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            });
+        let threads: Vec<_> = (0..jobs.clamp(1, parts.len().max(1)))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(p) = parts.get(i) else { break done };
+                        done.push((i, p.digest()));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            let done = t.join().map_err(|p| Error::Panicked {
+                what: "hashing the parts",
+                msg: crate::pool::panic_message(p),
+            })?;
+            for (i, d) in done {
+                digests[i] = Some(d);
+            }
         }
-    });
-    results
+        Ok(())
+    })?;
+    Ok(digests
         .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .expect("every part hashed")
-        })
-        .collect()
+        .map(|d| d.expect("every part taken by one thread"))
+        .collect())
 }
 
 fn name(p: &Path) -> String {
