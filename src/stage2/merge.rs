@@ -230,14 +230,14 @@ fn unreadable(path: &Path, e: Error) -> Error {
 /// page cache warm: `sheetsift samples -o raw --files 192 --rows 20000
 /// --csv`, `dialogues raw --shard K/8` (8 parts, 103 MB), then `merge
 /// --format txt,jsonl -j 2`, five runs each: the hashing pass took 0.12 to
-/// 0.20 s (about 0.6 to 0.9 GB/s, sha2 with SHA-NI) of a 3.8 to 4.8 s
+/// 0.20 s (0.5 to 0.9 GB/s, sha2 with SHA-NI) of a 3.8 to 4.8 s
 /// merge, and whole merges with and without it were within each other's
 /// noise (3.3 to 4.2 s both). The merge renders every dialogue into two or
 /// three corpora by random positioned reads, about 40 s a GB here, against
 /// 1 to 2 s a GB for the hash: a few percent, which also warms the page
-/// cache for those reads. Without it a flipped bit or a swapped part of a
-/// GB corpus becomes a silently wrong corpus with exit 0, which is what
-/// the manifest exists to prevent; a size check alone catches truncation
+/// cache for those reads. Without it a flipped bit or swapped bytes in a
+/// GB part make a silently wrong corpus with exit 0, which is what the
+/// manifest exists to prevent; a size check alone catches truncation
 /// only.
 fn verify_parts(out: &Path, parts: &[PartFile], jobs: usize) -> Result<()> {
     let rerun = |p: &PartFile| rerun_shard(p.header.shard, p.header.run.shards);
