@@ -41,9 +41,10 @@ pub enum Command {
     /// forward (OUT/std) and reversed (OUT/mmi) corpora.
     Dialogues(DialoguesArgs),
     /// Stage 2's last step after sharded `dialogues --shard K/N -o DIR`:
-    /// check that DIR/parts/ holds all N parts of one run, split them as one
-    /// `dialogues` run would, and write DIR/std, DIR/mmi (and DIR/jsonl),
-    /// byte-identical to that run.
+    /// check that DIR/parts/ holds all N parts of one run, each with the
+    /// size and SHA-256 its manifest (part-K-of-N.json) records, split them
+    /// as one `dialogues` run would, and write DIR/std, DIR/mmi (and
+    /// DIR/jsonl), byte-identical to that run.
     Merge(MergeArgs),
     /// Stage 1 then stage 2 in one pass, without writing the clean tables
     /// (unless --keep-clean).
@@ -211,7 +212,8 @@ pub struct DialoguesArgs {
 
     /// Read only shard K of N's share of the input files (files K*F/N up to
     /// (K+1)*F/N of the F in the global order) and write their dialogues to
-    /// OUT/parts/part-K-of-N.bin instead of a corpus; `sheetsift merge OUT`
+    /// OUT/parts/part-K-of-N.bin, recorded in OUT/parts/part-K-of-N.json,
+    /// instead of a corpus; `sheetsift merge OUT`
     /// then writes the corpus (the split options go to the merge). K may be
     /// `auto`: taken from JOB_COMPLETION_INDEX (Kubernetes) or
     /// SLURM_ARRAY_TASK_ID (Slurm).

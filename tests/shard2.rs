@@ -2,7 +2,11 @@
 //! shared directory, the index given or taken from the engine's variable)
 //! then `merge` writes, byte for byte, the corpus of one `dialogues` run,
 //! txt and jsonl; a missing part and a part of another run are refused,
-//! named, with exit code 2.
+//! named, with exit code 2. Each part is recorded in its manifest
+//! (`parts/part-K-of-N.json`: size, SHA-256, run), and a part the manifest
+//! does not vouch for (none, bytes changed, truncated, manifest of another
+//! run) is refused by name, with the shard to rerun, before any corpus
+//! byte is written.
 
 mod common;
 use common::*;
@@ -62,6 +66,65 @@ fn shards(d: &Dir, out: &str, n: usize, auto: Option<&str>) {
     }
 }
 
+/// The manifest of part K of N names it and holds its true size, SHA-256,
+/// K, N and the run.
+fn assert_manifest_records_its_part(d: &Dir, out: &str, k: usize, n: usize) {
+    use sha2::{Digest, Sha256};
+    let bin = std::fs::read(d.join(&format!("{out}/parts/part-{k}-of-{n}.bin"))).unwrap();
+    let text =
+        std::fs::read_to_string(d.join(&format!("{out}/parts/part-{k}-of-{n}.json"))).unwrap();
+    assert!(
+        text.trim_start()
+            .starts_with("{\n  \"sheetsift_part_manifest\": 1,"),
+        "the format version comes first: {text}"
+    );
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let sha: String = Sha256::digest(&bin)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(m["part"], format!("part-{k}-of-{n}.bin"));
+    assert_eq!(m["size"], bin.len() as u64, "{text}");
+    assert_eq!(m["sha256"], sha, "{text}");
+    assert_eq!(
+        (m["shard"].as_u64(), m["shards"].as_u64()),
+        (Some(k as u64), Some(n as u64))
+    );
+    assert_eq!(m["run"]["shards"], n as u64);
+    assert!(
+        m["run"]["fingerprint"].as_str().unwrap().len() == 64,
+        "{text}"
+    );
+    assert!(m["tool"].as_str().unwrap().starts_with("sheetsift "));
+}
+
+/// `merge s` refused with exit code 2, naming `part-1-of-3.bin` and the
+/// shard to rerun, every phrase of `says` in its message, and nothing of
+/// a corpus written. Run under the hostile-input limits: a damaged part
+/// must be a quick refusal, never a long read or a big allocation.
+fn assert_refused(d: &Dir, says: &[&str]) {
+    let l = d
+        .cmd(&["merge", "s", "-q"])
+        .run_limited(4_000_000_000, std::time::Duration::from_secs(20));
+    let r = &l.run;
+    assert_eq!(r.code, 2, "{}", r.report(d.path()));
+    assert!(
+        r.stderr.contains("part-1-of-3.bin")
+            && r.stderr.contains("rerun `sheetsift dialogues --shard 1/3`")
+            && says.iter().all(|s| r.stderr.contains(s)),
+        "{says:?}: {}",
+        r.stderr
+    );
+    assert!(l.peak_rss_mib < 1024, "{} MiB", l.peak_rss_mib);
+    assert!(l.elapsed.as_secs() < 10, "{:?}", l.elapsed);
+    for f in ["std", "mmi", "jsonl"] {
+        assert!(
+            !d.join("s").join(f).exists(),
+            "{f}: a refused merge writes nothing"
+        );
+    }
+}
+
 fn merge(d: &Dir, out: &str) {
     d.cmd(&[
         "merge",
@@ -87,13 +150,27 @@ fn merged_shards_equal_one_dialogues_run() {
     ] {
         let out = format!("sharded-{n}-{}", auto.unwrap_or("given"));
         shards(&d, &out, n, auto);
-        let parts: Vec<String> = (0..n).map(|k| format!("part-{k}-of-{n}.bin")).collect();
+        let mut parts: Vec<String> = (0..n)
+            .flat_map(|k| {
+                [
+                    format!("part-{k}-of-{n}.bin"),
+                    format!("part-{k}-of-{n}.json"),
+                ]
+            })
+            .collect();
+        parts.sort();
         let mut listed: Vec<String> = std::fs::read_dir(d.join(&out).join("parts"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         listed.sort();
-        assert_eq!(listed, parts, "{out}: one part per shard, nothing else");
+        assert_eq!(
+            listed, parts,
+            "{out}: one part and its manifest per shard, nothing else"
+        );
+        for k in 0..n {
+            assert_manifest_records_its_part(&d, &out, k, n);
+        }
         merge(&d, &out);
         for f in SETS {
             assert_same_bytes(&d.join(&out).join(f), &d.join("one").join(f));
@@ -194,4 +271,122 @@ fn a_foreign_part_is_refused_by_name() {
     let r = d.cmd(&["merge", "t", "-q"]).expect_code(2);
     assert!(r.stderr.contains("notes.txt"), "{}", r.stderr);
     assert!(!d.join("t/std").exists() && !d.join("s/std").exists());
+}
+
+#[test]
+fn a_part_without_its_manifest_is_refused_by_name() {
+    let d = prepared();
+    shards(&d, "s", 3, None);
+    std::fs::remove_file(d.join("s/parts/part-1-of-3.json")).unwrap();
+    assert_refused(&d, &["no manifest entry", "part-1-of-3.json is missing"]);
+    // A part copied in from elsewhere without its manifest: the same.
+    shards(&d, "t", 3, None);
+    std::fs::rename(
+        d.join("t/parts/part-1-of-3.bin"),
+        d.join("s/parts/part-1-of-3.bin"),
+    )
+    .unwrap();
+    assert_refused(&d, &["no manifest entry"]);
+}
+
+#[test]
+fn a_part_with_one_byte_flipped_is_refused_by_name() {
+    let d = prepared();
+    shards(&d, "s", 3, None);
+    let p = d.join("s/parts/part-1-of-3.bin");
+    let mut bytes = std::fs::read(&p).unwrap();
+    // A byte of the first record (after the 8-byte signature): the header
+    // and index still agree, so only the hash can tell.
+    bytes[40] ^= 0x01;
+    std::fs::write(&p, &bytes).unwrap();
+    assert_refused(&d, &["SHA-256", "damaged"]);
+    // Flipped back, the same directory merges.
+    bytes[40] ^= 0x01;
+    std::fs::write(&p, &bytes).unwrap();
+    merge(&d, "s");
+    for f in SETS {
+        assert_same_bytes(&d.join("s").join(f), &d.join("one").join(f));
+    }
+}
+
+#[test]
+fn a_truncated_part_is_refused_by_name() {
+    let d = prepared();
+    shards(&d, "s", 3, None);
+    let p = d.join("s/parts/part-1-of-3.bin");
+    let len = std::fs::metadata(&p).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    assert_refused(
+        &d,
+        &[
+            &format!("{} bytes, but its manifest records {len}", len / 2),
+            "truncated",
+        ],
+    );
+    // Cut to nothing (a copy that never started): the same.
+    std::fs::write(&p, b"").unwrap();
+    assert_refused(&d, &["0 bytes, but its manifest records"]);
+}
+
+#[test]
+fn a_manifest_of_another_run_is_refused_by_name() {
+    let d = prepared();
+    shards(&d, "s", 3, None);
+    // Shard 1 of another run (other inputs: the raw files): its manifest
+    // over this run's part.
+    d.cmd(&["dialogues", "raw", "-o", "other", "--shard", "1/3", "-q"])
+        .expect_code(0);
+    std::fs::copy(
+        d.join("other/parts/part-1-of-3.json"),
+        d.join("s/parts/part-1-of-3.json"),
+    )
+    .unwrap();
+    assert_refused(
+        &d,
+        &[
+            "manifest part-1-of-3.json is of another run",
+            "input lists differ",
+        ],
+    );
+    // This run's manifest of shard 0 under shard 1's name.
+    std::fs::copy(
+        d.join("s/parts/part-0-of-3.json"),
+        d.join("s/parts/part-1-of-3.json"),
+    )
+    .unwrap();
+    assert_refused(
+        &d,
+        &["of another run or part", "it records part-0-of-3.bin"],
+    );
+    // Rerunning the named shard repairs the directory.
+    d.cmd(&["dialogues", "clean", "-o", "s", "--shard", "1/3", "-q"])
+        .expect_code(0);
+    d.cmd(&["merge", "s", "--val-size", "0.2", "-q"])
+        .expect_code(0);
+    for f in [
+        "std/train.txt",
+        "std/val.txt",
+        "mmi/train.txt",
+        "mmi/val.txt",
+    ] {
+        assert_same_bytes(&d.join("s").join(f), &d.join("one").join(f));
+    }
+}
+
+#[test]
+fn a_stray_manifest_of_another_layout_is_refused_by_name() {
+    let d = prepared();
+    shards(&d, "s", 2, None);
+    d.cmd(&["dialogues", "clean", "-o", "s", "--shard", "2/3", "-q"])
+        .expect_code(0);
+    std::fs::remove_file(d.join("s/parts/part-2-of-3.bin")).unwrap();
+    let r = d.cmd(&["merge", "s", "-q"]).expect_code(2);
+    assert!(
+        r.stderr.contains("part-2-of-3.json") && r.stderr.contains("whose part is not here"),
+        "{}",
+        r.stderr
+    );
+    assert!(!d.join("s/std").exists());
 }

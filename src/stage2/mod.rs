@@ -126,7 +126,7 @@ pub fn print_notes(report: &mut Report, notes: Vec<String>, quiet: bool) {
 /// makes it).
 fn finish_part(p: PartWriter, mut report: Report, started: Instant) -> Result<Report> {
     let h = p.header().clone();
-    let path = p.finish(&report.files_failed, &report.notes)?;
+    let (path, manifest) = p.finish(&report.files_failed, &report.notes)?;
     report.rows_read = h.rows_read;
     report.dialogues = Some(DialogueReport {
         rows_read: h.rows_read,
@@ -137,7 +137,7 @@ fn finish_part(p: PartWriter, mut report: Report, started: Instant) -> Result<Re
         val: 0,
         messages_skipped: h.messages_skipped,
         spilled_to_disk: false,
-        outputs: vec![path],
+        outputs: vec![path, manifest],
     });
     report.conclude(started.elapsed());
     Ok(report)

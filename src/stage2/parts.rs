@@ -26,6 +26,23 @@
 //! names the run (input fingerprint, file count, N, and the options that
 //! shape the rendered bytes: columns, sheet, encoding, agent value) so the
 //! merge refuses a part of another run, and carries the shard's counts.
+//!
+//! ## The part's manifest
+//!
+//! The header describes the part but cannot vouch for it: a part truncated,
+//! swapped or with a flipped bit after it was written keeps a plausible
+//! header, and the merge would build a corpus from damaged bytes. So once
+//! the part is renamed into place the shard records it in
+//! `OUT/parts/part-K-of-N.json` ([`PartManifest`], also through
+//! [`AtomicFile`]): its file name, size and SHA-256 (hashed as the bytes
+//! were written, never read back), the tool, the [`PartRun`], K, N and the
+//! counts. One manifest per shard rather than one shared file, so N shards
+//! finishing at once on a cluster never contend for it (no lock on a shared
+//! volume, no read-modify-write). The part is committed first and its
+//! manifest second, so every crash point is safe: a part without a
+//! manifest (killed between the two renames), or a rerun's new part beside
+//! the previous run's manifest, is refused by the merge until the shard
+//! is rerun to completion.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -41,6 +58,7 @@ use crate::config::Config;
 use crate::dialogue::{encode_dialogue, Stored};
 use crate::error::{Error, Result};
 use crate::fs::{ensure_dir, AtomicFile};
+use crate::outdir::record::HashingWriter;
 use crate::report::FailedFile;
 
 const MAGIC: &[u8; 8] = b"SSPART1\n";
@@ -57,6 +75,85 @@ pub fn files_of(s: Shard, n_files: usize) -> Range<usize> {
 pub fn part_path(out: &Path, index: usize, count: usize) -> PathBuf {
     out.join("parts")
         .join(format!("part-{index}-of-{count}.bin"))
+}
+
+/// `parts/part-K-of-N.json`: the manifest recording the part of the same
+/// stem.
+pub fn manifest_path(out: &Path, index: usize, count: usize) -> PathBuf {
+    out.join("parts")
+        .join(format!("part-{index}-of-{count}.json"))
+}
+
+/// `(K, N)` of a `part-K-of-N.json` name, if it is one.
+pub fn manifest_name_of(name: &str) -> Option<(usize, usize)> {
+    k_of_n(name.strip_suffix(".json")?)
+}
+
+/// `(K, N)` of a `part-K-of-N.bin` name, if it is one.
+pub fn part_name_of(name: &str) -> Option<(usize, usize)> {
+    k_of_n(name.strip_suffix(".bin")?)
+}
+
+fn k_of_n(stem: &str) -> Option<(usize, usize)> {
+    let (k, n) = stem.strip_prefix("part-")?.split_once("-of-")?;
+    Some((k.parse().ok()?, n.parse().ok()?))
+}
+
+/// The part-manifest format this module writes.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// `parts/part-K-of-N.json`: what the shard wrote, so the merge can prove
+/// the part's bytes are the ones written.
+///
+/// Its first key is its format version, as the stage-1 manifest's
+/// `sheetsift_manifest` is, but under its own name: a part manifest is not
+/// a stage-1 manifest (it lists no chunks), and stage 1's reader and
+/// [`looks_like_manifest`](crate::outdir::record::looks_like_manifest)
+/// must never take one for one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartManifest {
+    /// Always [`MANIFEST_VERSION`]; first, so the file announces itself.
+    pub sheetsift_part_manifest: u32,
+    /// The part's file name, in this manifest's directory.
+    pub part: String,
+    /// The part's size in bytes.
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the part's bytes.
+    pub sha256: String,
+    pub tool: String,
+    pub run: PartRun,
+    /// K and N of `--shard K/N`.
+    pub shard: usize,
+    pub shards: usize,
+    pub first_file: usize,
+    pub end_file: usize,
+    pub dialogues: u64,
+    pub rows_read: u64,
+    pub rows_dropped_missing: u64,
+    pub rows_dropped_duplicate: u64,
+    pub messages_skipped: u64,
+    pub files_failed: usize,
+}
+
+impl PartManifest {
+    /// Read a part's manifest; the error says what is wrong in words.
+    pub fn read(path: &Path) -> std::result::Result<PartManifest, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+        match value
+            .get("sheetsift_part_manifest")
+            .and_then(|v| v.as_u64())
+        {
+            Some(v) if v == MANIFEST_VERSION as u64 => {
+                serde_json::from_value(value).map_err(|e| e.to_string())
+            }
+            Some(v) => Err(format!(
+                "part manifest format {v}, this sheetsift reads {MANIFEST_VERSION}"
+            )),
+            None => Err("not a sheetsift part manifest".into()),
+        }
+    }
 }
 
 /// What every part of one run agrees on.
@@ -120,7 +217,10 @@ pub fn part_run(cfg: &Config, files: &[PathBuf], shards: usize) -> PartRun {
 /// A part being written, one file's dialogues at a time.
 pub struct PartWriter {
     file: AtomicFile,
-    w: BufWriter<File>,
+    /// Hashes the bytes on their way to the file, in the buffer's 1 MiB
+    /// blocks: the manifest's size and SHA-256 without reading a GB part
+    /// back.
+    w: BufWriter<HashingWriter<File>>,
     offsets: Vec<u64>,
     header: PartHeader,
     rec: Vec<u8>,
@@ -132,7 +232,7 @@ impl PartWriter {
         ensure_dir(dest.parent().expect("parts/ has a parent"))?;
         let file = AtomicFile::new(&dest)?;
         let f = file.try_clone()?;
-        let mut w = BufWriter::with_capacity(1 << 20, f);
+        let mut w = BufWriter::with_capacity(1 << 20, HashingWriter::new(f));
         w.write_all(MAGIC)
             .map_err(|e| Error::io(file.tmp_path(), e))?;
         Ok(PartWriter {
@@ -188,8 +288,9 @@ impl PartWriter {
         &self.header
     }
 
-    /// Write the index and header, and rename the part into place.
-    pub fn finish(mut self, failed: &[FailedFile], notes: &[String]) -> Result<PathBuf> {
+    /// Write the index and header, rename the part into place, then record
+    /// it in its manifest. Returns the part's and the manifest's paths.
+    pub fn finish(mut self, failed: &[FailedFile], notes: &[String]) -> Result<(PathBuf, PathBuf)> {
         self.header.files_failed = failed
             .iter()
             .map(|f| PartFailed {
@@ -214,10 +315,43 @@ impl PartWriter {
             .map_err(io)?;
         self.w.write_all(&offsets_at.to_le_bytes()).map_err(io)?;
         self.w.write_all(MAGIC).map_err(io)?;
-        self.w.flush().map_err(io)?;
+        let (_, size, sha256) = self
+            .w
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?
+            .finish();
         let dest = self.file.dest().to_path_buf();
         self.file.commit()?;
-        Ok(dest)
+        let h = self.header;
+        let manifest = PartManifest {
+            sheetsift_part_manifest: MANIFEST_VERSION,
+            part: dest
+                .file_name()
+                .expect("part-K-of-N.bin")
+                .to_string_lossy()
+                .into_owned(),
+            size,
+            sha256,
+            tool: h.tool,
+            shards: h.run.shards,
+            run: h.run,
+            shard: h.shard,
+            first_file: h.first_file,
+            end_file: h.end_file,
+            dialogues: h.dialogues,
+            rows_read: h.rows_read,
+            rows_dropped_missing: h.rows_dropped_missing,
+            rows_dropped_duplicate: h.rows_dropped_duplicate,
+            messages_skipped: h.messages_skipped,
+            files_failed: h.files_failed.len(),
+        };
+        let mpath = dest.with_extension("json");
+        let mfile = AtomicFile::new(&mpath)?;
+        // A struct of strings, numbers and paths: serialising cannot fail.
+        let json = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
+        mfile.write_all(json.as_bytes())?;
+        mfile.commit()?;
+        Ok((dest, mpath))
     }
 }
 
@@ -273,6 +407,40 @@ impl PartFile {
         })
     }
 
+    /// Size and SHA-256 of the part, through the handle the merge will
+    /// read the records by: a part renamed over after this check is not
+    /// the one read (an in-place rewrite still would be; nothing short of
+    /// hashing every record as it is copied closes that).
+    pub fn digest(&self) -> Result<(u64, String)> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut at = 0u64;
+        loop {
+            // A GB part takes a second or so: a signal stops it between
+            // blocks, as the stages stop between rows.
+            crate::interrupt::check()?;
+            let n = match self.file.read_at(&mut buf, at) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(&self.path, e)),
+            };
+            hasher.update(&buf[..n]);
+            at += n as u64;
+        }
+        Ok((at, crate::outdir::record::hex(&hasher.finalize())))
+    }
+
+    /// The part's size now, through its open handle.
+    pub fn size(&self) -> Result<u64> {
+        Ok(self
+            .file
+            .metadata()
+            .map_err(|e| Error::io(&self.path, e))?
+            .len())
+    }
+
     /// Read the record index (8 bytes a dialogue) and hand the part over
     /// as stored records for the merge's corpus.
     pub fn into_stored(self) -> Result<Stored> {
@@ -302,6 +470,36 @@ impl PartFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manifest_names_round_trip() {
+        let m = manifest_path(Path::new("o"), 3, 8);
+        assert_eq!(m, Path::new("o/parts/part-3-of-8.json"));
+        assert_eq!(
+            m.with_extension("bin"),
+            part_path(Path::new("o"), 3, 8),
+            "a part and its manifest share a stem"
+        );
+        assert_eq!(manifest_name_of("part-3-of-8.json"), Some((3, 8)));
+        assert_eq!(manifest_name_of("part-3-of-8.bin"), None);
+        assert_eq!(manifest_name_of("manifest.json"), None);
+        assert_eq!(part_name_of("part-3-of-8.bin"), Some((3, 8)));
+        assert_eq!(part_name_of("part-x-of-8.bin"), None);
+    }
+
+    #[test]
+    fn a_part_manifest_is_not_a_stage1_manifest() {
+        let json = r#"{"sheetsift_part_manifest": 1, "part": "x"}"#;
+        assert!(!crate::outdir::record::looks_like_manifest(json.as_bytes()));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.json");
+        std::fs::write(&p, r#"{"sheetsift_part_manifest": 9}"#).unwrap();
+        let e = PartManifest::read(&p).unwrap_err();
+        assert!(e.contains("format 9"), "{e}");
+        std::fs::write(&p, r#"{"sheetsift_manifest": 2}"#).unwrap();
+        let e = PartManifest::read(&p).unwrap_err();
+        assert!(e.contains("not a sheetsift part manifest"), "{e}");
+    }
 
     #[test]
     fn shards_tile_the_file_order() {
