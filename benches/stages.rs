@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sheetsift::cli::SamplesArgs;
+use sheetsift::config::SamplesConfig;
 use sheetsift::dialogue::build_turns;
 use sheetsift::dialogue::emoji::remove_emoji;
 use sheetsift::dialogue::split::permutation;
@@ -26,7 +26,7 @@ fn opts() -> ReadOptions {
 /// One generated 20,000-row xlsx in a temporary directory: text in a
 /// shared-strings table as Excel writes it, or inline.
 fn sample(dir: &Path, inline_strings: bool) -> PathBuf {
-    let args = SamplesArgs {
+    let args = SamplesConfig {
         out: dir.to_path_buf(),
         files: 1,
         rows: ROWS,
@@ -84,7 +84,7 @@ fn benches(c: &mut Criterion) {
                 t
             },
             |mut t| {
-                sheetsift::cmd::extract::write_table(
+                sheetsift::stage1::write_table(
                     &mut t,
                     &out.join("c.xlsx"),
                     TableFormat::Xlsx,

@@ -48,9 +48,12 @@ pub const MEMORY_LIMIT: u64 = 1 << 30;
 pub const CPU_BASE_SECONDS: u64 = 3;
 pub const CPU_SECONDS_PER_MIB: u64 = 1;
 
-/// Wall-clock budget, as a multiple of the CPU budget: a child waiting on
-/// a busy machine is not stuck, one blocked on nothing is.
-const WALL_FACTOR: u32 = 4;
+/// Wall-clock budget: a multiple of the CPU budget plus a margin. A child
+/// on a machine whose cores are all busy gets a fraction of a core, and
+/// must meet its CPU limit first (the reason that names the file's fault);
+/// the watchdog is for a child blocked on nothing.
+const WALL_FACTOR: u32 = 10;
+const WALL_MARGIN: Duration = Duration::from_secs(30);
 
 static EXE: OnceLock<PathBuf> = OnceLock::new();
 
@@ -288,7 +291,7 @@ pub(super) fn read(path: &Path, ext: &str, c: &mut Collector<'_, '_, '_>) -> Res
     let format = format_of(ext);
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let cpu = CPU_BASE_SECONDS + CPU_SECONDS_PER_MIB * size.div_ceil(1 << 20);
-    let wall = Duration::from_secs(cpu) * WALL_FACTOR;
+    let wall = Duration::from_secs(cpu) * WALL_FACTOR + WALL_MARGIN;
 
     let mut cmd = Command::new(exe);
     cmd.arg(CHILD_ARG).arg(ext).arg(path);
