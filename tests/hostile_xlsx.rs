@@ -448,6 +448,37 @@ fn shared_strings_over_their_byte_budget() {
     );
 }
 
+/// One 1 MiB shared string named by 3,000 cells: each kept row holds its
+/// own copy (3 GB from a 45 KB file), so the text kept is bounded.
+#[test]
+fn one_long_shared_string_named_by_3000_cells() {
+    let d = dir_with_good_file();
+    let mut rows = header();
+    for n in 2..3002 {
+        rows.push_str(&format!(
+            "<row r=\"{n}\">{}{}{}<c r=\"D{n}\" t=\"s\"><v>0</v></c></row>",
+            inline(&format!("A{n}"), "A1"),
+            inline(&format!("B{n}"), "w"),
+            inline(&format!("C{n}"), "否")
+        ));
+    }
+    let sst = repeated(
+        format!("<sst {NS}><si><t>"),
+        b"y",
+        (1 << 20) - 64,
+        "</t></si></sst>".into(),
+    );
+    write_xlsx(&d.join("in/b_bad.xlsx"), None, sheet(&rows), Some(sst));
+    assert_bad(
+        &d,
+        &[
+            "over a reading limit",
+            "sheet Sheet1",
+            "more than 512 MiB of text",
+        ],
+    );
+}
+
 #[test]
 fn elements_nested_2gb_deep_in_a_row() {
     let d = dir_with_good_file();
@@ -775,18 +806,19 @@ fn date_serials_out_of_range_are_missing_as_in_openpyxl() {
     );
 }
 
-/// A long read that yields no usable row (a sheet without the required
-/// columns, read by the general reader) still notices SIGINT.
+/// A long read that yields no usable row — a sheet without the required
+/// columns, its one data row repeated (each repeat dropped, as openpyxl
+/// does), read by the general reader — still notices SIGINT.
 #[test]
-fn sigint_during_a_sheet_of_unusable_rows() {
+fn sigint_during_a_sheet_of_dropped_rows() {
     let d = dir_with_good_file();
     let head = format!(
         "{}<row r=\"1\">{}</row>",
         sheet_start(),
         inline("A1", "other")
     );
-    // A comment a row sends the rows to the general reader (slower).
-    let unit = b"<row><!--x--><c><v>1</v></c></row>";
+    // A comment in each row sends the rows to the general reader (slower).
+    let unit = b"<row r=\"2\"><!--x--><c r=\"A2\"><v>1</v></c></row>";
     write_xlsx(
         &d.join("in/b_bad.xlsx"),
         None,

@@ -125,7 +125,12 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
             .map_err(|e| corrupt(format!("{target}: {e}")))?;
         let mut rows_seen = RowsSeen::default();
         let mut cells = 0u32;
+        let mut over_text_budget = false;
         let emit = |r, col, v| {
+            if c.kept_text_bytes > limits::MAX_KEPT_TEXT_BYTES {
+                over_text_budget = true;
+                return false;
+            }
             // A sheet of blank rows, or of rows in an unusable sheet, never
             // reaches the collector's own check: look here too.
             cells = cells.wrapping_add(1);
@@ -145,6 +150,12 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
             read_sheet(part, &ctx, true, emit)
         }
         .map_err(|e| e.within(format!("sheet {name}")).into_kind())?;
+        if over_text_budget {
+            return Err(FileErrorKind::Limit(format!(
+                "over a reading limit: sheet {name}: the rows kept hold more than {} MiB of text (the limit per workbook)",
+                limits::MAX_KEPT_TEXT_BYTES >> 20
+            )));
+        }
         if c.interrupted {
             return Err(FileErrorKind::Interrupted);
         }
