@@ -66,8 +66,9 @@ pub(super) const MAX_SHEETS: usize = 10_000;
 /// Text of the rows kept from one workbook, in bytes. Cells naming a
 /// shared string each get their own copy of it, so a small file can
 /// multiply one long string thousands of times; this bounds that (and so
-/// the memory of a file in flight). A 1,000,000-row chat export keeps
-/// about 150 MiB of text; 512 bytes a row would still fit.
+/// the memory of a file in flight). A 1,000,000-row sample export
+/// (`sheetsift samples`) is read in about 360 MiB all told; 512 bytes of
+/// text a row would still fit.
 pub(super) const MAX_KEPT_TEXT_BYTES: usize = 512 << 20;
 
 /// Relationships of one `.rels` part (a workbook has one a sheet plus a
