@@ -3,13 +3,13 @@
 //! errors missing, text with its escapes decoded).
 
 use super::fastsheet::RawCell;
-use super::shared_strings::decode_excel_escapes;
+use super::shared_strings::{decode_excel_escapes, SharedStrings};
 use super::styles::NumKind;
 use crate::value::{excel_duration, excel_time, DateTimeParts, Value};
 
 /// What typing a cell needs from the rest of the workbook.
 pub(super) struct Ctx<'a> {
-    pub shared: &'a [Box<str>],
+    pub shared: &'a SharedStrings,
     pub date_styles: &'a [NumKind],
     pub date1904: bool,
 }
@@ -123,6 +123,12 @@ pub(super) fn cell_value(
                 // 1904 shift (openpyxl's `from_excel`).
                 NumKind::Date => match excel_time(x) {
                     Some(us) => Value::Time(us),
+                    // openpyxl: a serial outside Python's datetime range
+                    // (years 1-9999) is an error cell ("outside the limits
+                    // for dates"), which pandas reads as missing (NaT).
+                    None if !in_datetime_range(x + if ctx.date1904 { 1462.0 } else { 0.0 }) => {
+                        Value::Empty
+                    }
                     None if ctx.date1904 => Value::DateTime(x + 1462.0),
                     // openpyxl reads serial 60 (Excel's phantom 1900-02-29)
                     // as 1900-02-28, the date of serial 59: keep one serial
@@ -157,6 +163,20 @@ pub(super) fn cell_value(
     })
 }
 
+/// Whether openpyxl's `from_excel` gives a `datetime` for this serial
+/// (1900 system, days since 1899-12-30): the whole days, plus one when the
+/// fraction rounds to a full day in milliseconds, between 0001-01-01
+/// (serial -693,593) and 9999-12-31 (serial 2,958,465).
+fn in_datetime_range(serial: f64) -> bool {
+    if !serial.is_finite() || serial.abs() > 1e7 {
+        return false;
+    }
+    let day = serial.floor();
+    let ms = ((serial - day) * 86_400_000.0).round_ties_even();
+    let days = day + if ms >= 86_400_000.0 { 1.0 } else { 0.0 };
+    (-693_593.0..=2_958_465.0).contains(&days)
+}
+
 /// A cell's A1 reference (`B17` for 0-based row 16, column 1).
 pub(super) fn a1(row: u32, col: u32) -> String {
     let mut letters = Vec::new();
@@ -179,6 +199,17 @@ pub(super) fn at(row: u32, col: u32) -> impl FnOnce(String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_in_pythons_range() {
+        assert!(in_datetime_range(2_958_465.5));
+        assert!(!in_datetime_range(2_958_466.0));
+        assert!(!in_datetime_range(2_958_465.999_999_999));
+        assert!(in_datetime_range(-693_593.0));
+        assert!(!in_datetime_range(-693_594.0));
+        assert!(!in_datetime_range(1e12));
+        assert!(!in_datetime_range(f64::INFINITY));
+    }
 
     #[test]
     fn a1_references() {

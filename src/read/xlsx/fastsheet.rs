@@ -15,6 +15,8 @@ use std::io::Read;
 
 use memchr::{memchr, memmem};
 
+use super::limits::{MAX_CELL_BYTES, MAX_COLS, MAX_DEPTH, MAX_ROWS};
+
 /// One parsed cell: position, `t`, `s`, and its text (the `<v>` or the
 /// inline string, entities resolved, line endings normalised).
 pub(crate) struct RawCell {
@@ -354,6 +356,8 @@ fn prefix_open_tags(prefix: &[u8]) -> Option<Vec<u8>> {
                         .collect(),
                 );
             }
+            // Deeper than the limit: the general reader reports it.
+            Ok(Event::Start(_)) if open.len() >= MAX_DEPTH => return None,
             Ok(Event::Start(e)) => open.push(e.name().as_ref().to_string()),
             Ok(Event::End(_)) => {
                 open.pop()?;
@@ -587,6 +591,10 @@ fn parse_row(
             cell.row = r;
             cell.col = c;
         }
+        // Beyond Excel's grid: the general reader names the cell.
+        if cell.row >= MAX_ROWS || cell.col >= MAX_COLS {
+            return false;
+        }
         next_col = cell.col + 1;
         p = gt + 1;
         if !self_closing {
@@ -649,6 +657,15 @@ fn parse_row(
                     _ => return false,
                 }
             }
+        }
+        // Over the cell limit: the general reader reports it.
+        if cell.text.len() > MAX_CELL_BYTES
+            || cell
+                .inline
+                .as_ref()
+                .is_some_and(|t| t.len() > MAX_CELL_BYTES)
+        {
+            return false;
         }
         cells.push(cell);
     }

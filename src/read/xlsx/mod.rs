@@ -9,16 +9,21 @@
 //! e.g. 27-36, are not dates). Excel's `_xHHHH_` escapes are decoded, the
 //! one deliberate difference (SPEC). Cells are streamed row by row from the
 //! zip entry: nothing is sized from the sheet's declared dimension.
+//!
+//! A crafted workbook meets the limits of [`limits`] (cell text, XML token
+//! size, nesting depth, shared-strings size, sheet count, Excel's grid):
+//! each is a named per-file error, checked before anything is allocated.
 
 mod cells;
 mod fastsheet;
+mod limits;
 mod package;
 mod parallel;
 mod shared_strings;
 mod sheet;
 mod styles;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -30,8 +35,8 @@ use self::package::{
     corrupt, lookup, officedocument_target, ole_kind, parse_rels, parse_workbook, rels_path,
     resolve,
 };
-use self::shared_strings::parse_shared_strings;
-use self::sheet::read_sheet;
+use self::shared_strings::{parse_shared_strings, SharedStrings};
+use self::sheet::{read_sheet, ROW_START};
 use self::styles::parse_styles;
 use super::collect::{Collector, RowAssembler};
 use crate::error::FileErrorKind;
@@ -47,6 +52,17 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
     let file = File::open(path).map_err(FileErrorKind::open)?;
     let mut zip = ZipArchive::new(BufReader::new(file))
         .map_err(|e| corrupt(format!("not a zip container ({e})")))?;
+    // Entries sharing their compressed bytes — the overlapping-zip bomb,
+    // every sheet part the same gigabyte — or running into the central
+    // directory (a compressed size that lies). No zip writer does this.
+    if zip
+        .has_overlapping_files()
+        .map_err(|e| corrupt(format!("not a zip container ({e})")))?
+    {
+        return Err(corrupt(
+            "zip entries overlap (they share their data, or a declared size runs past the entry)",
+        ));
+    }
     let names: HashMap<String, String> = zip
         .file_names()
         .flatten()
@@ -69,7 +85,7 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
     let shared =
         match by_type("/sharedStrings").or_else(|| Some(format!("{base}/sharedStrings.xml"))) {
             Some(p) if lookup(&names, &p).is_some() => parse_shared_strings(&mut zip, &names, &p)?,
-            _ => Vec::new(),
+            _ => SharedStrings::default(),
         };
     let date_styles = match by_type("/styles").or_else(|| Some(format!("{base}/styles.xml"))) {
         Some(p) if lookup(&names, &p).is_some() => parse_styles(&mut zip, &names, &p)?,
@@ -82,6 +98,9 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
     };
 
     let parse_threads = c.opts.parse_threads;
+    // A sheet part listed twice: no writer does that, and a small workbook
+    // listing one part 200,000 times would read it 200,000 times.
+    let mut parts_seen = HashSet::new();
     for (name, rid) in sheets {
         if !c.wants(&name) {
             continue;
@@ -96,11 +115,33 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
         let real = lookup(&names, &target)
             .cloned()
             .ok_or_else(|| corrupt(format!("sheet {name}: part {target} is missing")))?;
+        if !parts_seen.insert(real.clone()) {
+            return Err(FileErrorKind::Limit(format!(
+                "over a reading limit: sheet {name}: part {target} is listed as a sheet twice (a sheet is read once)"
+            )));
+        }
         let part = zip
             .by_name(&real)
             .map_err(|e| corrupt(format!("{target}: {e}")))?;
+        let mut rows_seen = RowsSeen::default();
+        let mut cells = 0u32;
+        let mut over_text_budget = false;
         let emit = |r, col, v| {
-            rows.push(c, &mut b, r, col, v);
+            if c.kept_text_bytes > limits::MAX_KEPT_TEXT_BYTES {
+                over_text_budget = true;
+                return false;
+            }
+            // A sheet of blank rows, or of rows in an unusable sheet, never
+            // reaches the collector's own check: look here too.
+            cells = cells.wrapping_add(1);
+            if cells.is_multiple_of(1 << 16) && crate::interrupt::requested() {
+                c.interrupted = true;
+            }
+            if col == ROW_START {
+                rows_seen.start(r);
+            } else if rows_seen.keeps() {
+                rows.push(c, &mut b, r, col, v);
+            }
             !c.interrupted
         };
         if parse_threads > 1 && part.size() >= parallel::MIN_BYTES {
@@ -108,7 +149,13 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
         } else {
             read_sheet(part, &ctx, true, emit)
         }
-        .map_err(|e| corrupt(format!("sheet {name}: {e}")))?;
+        .map_err(|e| e.within(format!("sheet {name}")).into_kind())?;
+        if over_text_budget {
+            return Err(FileErrorKind::Limit(format!(
+                "over a reading limit: sheet {name}: the rows kept hold more than {} MiB of text (the limit per workbook)",
+                limits::MAX_KEPT_TEXT_BYTES >> 20
+            )));
+        }
         if c.interrupted {
             return Err(FileErrorKind::Interrupted);
         }
@@ -116,6 +163,29 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
         c.end_sheet(b);
     }
     Ok(())
+}
+
+/// Which `<row>` elements count, as openpyxl's read-only reader (pandas'
+/// reader) decides: a row whose number is not above the last row kept —
+/// a repeated `<row r="N">`, or one going back — is dropped whole, its
+/// cells with it (openpyxl keeps the first).
+#[derive(Default)]
+struct RowsSeen {
+    last: Option<u32>,
+    dropping: bool,
+}
+
+impl RowsSeen {
+    fn start(&mut self, row: u32) {
+        self.dropping = self.last.is_some_and(|last| row <= last);
+        if !self.dropping {
+            self.last = Some(row);
+        }
+    }
+
+    fn keeps(&self) -> bool {
+        !self.dropping
+    }
 }
 
 /// Test hook: the cells of one worksheet XML, through the fast path or the
@@ -126,7 +196,9 @@ pub fn sheet_cells_for_tests(
     shared: &[&str],
     fast: bool,
 ) -> Result<Vec<(u32, u32, Value)>, String> {
-    collect_for_tests(shared, |ctx, emit| read_sheet(xml, ctx, fast, emit))
+    collect_for_tests(shared, |ctx, emit| {
+        read_sheet(xml, ctx, fast, emit).map_err(|e| e.to_string())
+    })
 }
 
 /// Test hook: the cells of one worksheet XML through the parallel reader,
@@ -140,7 +212,7 @@ pub fn sheet_cells_parallel_for_tests(
     block: usize,
 ) -> Result<Vec<(u32, u32, Value)>, String> {
     collect_for_tests(shared, |ctx, emit| {
-        parallel::read_sheet_in_blocks(xml, ctx, threads, block, emit)
+        parallel::read_sheet_in_blocks(xml, ctx, threads, block, emit).map_err(|e| e.to_string())
     })
 }
 
@@ -149,15 +221,21 @@ fn collect_for_tests(
     shared: &[&str],
     read: impl FnOnce(&Ctx<'_>, &mut dyn FnMut(u32, u32, Value) -> bool) -> Result<(), String>,
 ) -> Result<Vec<(u32, u32, Value)>, String> {
-    let shared: Vec<Box<str>> = shared.iter().map(|s| (*s).into()).collect();
+    let mut table = SharedStrings::default();
+    for s in shared {
+        table.push(s).map_err(|e| e.to_string())?;
+    }
     let ctx = Ctx {
-        shared: &shared,
+        shared: &table,
         date_styles: &[],
         date1904: false,
     };
     let mut out = Vec::new();
     read(&ctx, &mut |r, c, v| {
-        out.push((r, c, v));
+        // Row starts are the readers' bookkeeping, not cells.
+        if c != ROW_START {
+            out.push((r, c, v));
+        }
         true
     })?;
     Ok(out)

@@ -8,9 +8,9 @@ use std::io::BufReader;
 use std::path::Path;
 
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
 use zip::ZipArchive;
 
+use super::limits::{self, next, XErr, XmlReader, MAX_RELATIONSHIPS, MAX_SHEETS};
 use crate::error::FileErrorKind;
 
 pub(super) type Zip = ZipArchive<BufReader<File>>;
@@ -39,7 +39,7 @@ pub(super) fn ole_kind(path: &Path) -> FileErrorKind {
     }
 }
 
-pub(super) type Xml<'a> = Reader<BufReader<zip::read::ZipFile<'a, BufReader<File>>>>;
+pub(super) type Xml<'a> = XmlReader<BufReader<zip::read::ZipFile<'a, BufReader<File>>>>;
 
 pub(super) fn lookup<'n>(names: &'n HashMap<String, String>, part: &str) -> Option<&'n String> {
     names.get(&part.trim_start_matches('/').to_ascii_lowercase())
@@ -56,12 +56,10 @@ pub(super) fn xml_reader<'a>(
     let f = zip
         .by_name(real)
         .map_err(|e| corrupt(format!("{part}: {e}")))?;
-    let mut r = Reader::from_reader(BufReader::with_capacity(1 << 16, f));
-    let cfg = r.config_mut();
-    cfg.trim_text(false);
-    cfg.check_end_names = true;
-    cfg.expand_empty_elements = true;
-    Ok(Some(r))
+    Ok(Some(limits::xml_reader(BufReader::with_capacity(
+        1 << 16,
+        f,
+    ))))
 }
 
 pub(super) fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -127,11 +125,15 @@ pub(super) fn parse_rels(
     };
     let mut buf = Vec::new();
     loop {
-        match r
-            .read_event_into(&mut buf)
-            .map_err(|e| corrupt(format!("{part}: {e}")))?
-        {
+        match next(&mut r, &mut buf).map_err(|e| e.within(part).into_kind())? {
             Event::Start(e) if e.local_name().as_ref() == "Relationship" => {
+                if out.len() >= MAX_RELATIONSHIPS {
+                    return Err(XErr::Limit(format!(
+                        "more than {MAX_RELATIONSHIPS} relationships"
+                    ))
+                    .within(part)
+                    .into_kind());
+                }
                 if let (Some(id), Some(target)) = (attr(&e, "Id"), attr(&e, "Target")) {
                     out.insert(id, (attr(&e, "Type").unwrap_or_default(), target));
                 }
@@ -154,11 +156,15 @@ pub(super) fn parse_workbook(
         .ok_or_else(|| corrupt(format!("no workbook part ({part})")))?;
     let (mut sheets, mut date1904, mut buf) = (Vec::new(), false, Vec::new());
     loop {
-        match r
-            .read_event_into(&mut buf)
-            .map_err(|e| corrupt(format!("{part}: {e}")))?
-        {
+        match next(&mut r, &mut buf).map_err(|e| e.within(part).into_kind())? {
             Event::Start(e) if e.local_name().as_ref() == "sheet" => {
+                if sheets.len() >= MAX_SHEETS {
+                    return Err(XErr::Limit(format!(
+                        "more than {MAX_SHEETS} sheets listed (LibreOffice's maximum)"
+                    ))
+                    .within(part)
+                    .into_kind());
+                }
                 let name = attr(&e, "name").unwrap_or_default();
                 let rid = e
                     .attributes()

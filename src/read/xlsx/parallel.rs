@@ -25,7 +25,8 @@ use std::sync::{Arc, Mutex};
 
 use super::cells::{fast_cell_value, Ctx};
 use super::fastsheet::{last_row_end, next_row_end, FastSheet, OpenTags, Step};
-use super::sheet::{fast_rows, general};
+use super::limits::XErr;
+use super::sheet::{fast_rows, general, ROW_START};
 use crate::value::Value;
 
 /// Sheets smaller than this (uncompressed) are parsed by the caller alone.
@@ -91,7 +92,7 @@ pub(super) fn read_sheet<R: Read + Send>(
     ctx: &Ctx<'_>,
     threads: usize,
     emit: impl FnMut(u32, u32, Value) -> bool,
-) -> Result<(), String> {
+) -> Result<(), XErr> {
     read_sheet_in_blocks(src, ctx, threads, BLOCK, emit)
 }
 
@@ -103,7 +104,7 @@ pub(super) fn read_sheet_in_blocks<R: Read + Send>(
     threads: usize,
     block: usize,
     mut emit: impl FnMut(u32, u32, Value) -> bool,
-) -> Result<(), String> {
+) -> Result<(), XErr> {
     let block = block.max(1);
     let (items_tx, items_rx) = sync_channel::<Item>(window(threads));
     let (jobs_tx, jobs_rx) = sync_channel::<Job>(window(threads));
@@ -114,7 +115,7 @@ pub(super) fn read_sheet_in_blocks<R: Read + Send>(
         std::thread::Builder::new()
             .name("sheetsift-split".into())
             .spawn_scoped(s, move || split(src, block, items_tx, jobs_tx))
-            .map_err(|e| format!("cannot start a reader thread: {e}"))?;
+            .map_err(|e| XErr::Bad(format!("cannot start a reader thread: {e}")))?;
         for i in 0..threads.max(1) {
             let (jobs_rx, serial) = (&jobs_rx, &serial);
             let parser = move || loop {
@@ -138,7 +139,7 @@ pub(super) fn read_sheet_in_blocks<R: Read + Send>(
             std::thread::Builder::new()
                 .name(format!("sheetsift-parse-{i}"))
                 .spawn_scoped(s, parser)
-                .map_err(|e| format!("cannot start a parser thread: {e}"))?;
+                .map_err(|e| XErr::Bad(format!("cannot start a parser thread: {e}")))?;
         }
         let result = consume(items_rx, ctx, &serial, &mut emit);
         // Dropping the receiver (in `consume`) stops the splitter, whose
@@ -238,6 +239,7 @@ fn parse_block(bytes: Vec<u8>, open: &OpenTags, ctx: &Ctx<'_>) -> Parsed {
     let outcome = catch_unwind(AssertUnwindSafe(|| loop {
         match f.next_row() {
             Ok(Step::Row) => {
+                cells.push((f.row, ROW_START, Value::Empty));
                 for cell in f.cells.drain(..) {
                     let (row, col) = (cell.row, cell.col);
                     match fast_cell_value(cell, ctx) {
@@ -272,17 +274,17 @@ fn consume(
     ctx: &Ctx<'_>,
     serial: &AtomicBool,
     emit: &mut dyn FnMut(u32, u32, Value) -> bool,
-) -> Result<(), String> {
+) -> Result<(), XErr> {
     let open = match items.recv() {
         Ok(Item::Rows(open)) => open,
         Ok(Item::NoRows) => return Ok(()),
         Ok(Item::Whole) => {
             return general(Vec::new(), Rest::new(items), ctx, (0, false, 0), emit);
         }
-        Ok(Item::Failed(e)) => return Err(e),
-        Ok(_) => return Err("reader out of step".into()),
+        Ok(Item::Failed(e)) => return Err(XErr::Bad(e)),
+        Ok(_) => return Err(XErr::Bad("reader out of step".into())),
         // The splitter died without a word: only a panic does that.
-        Err(_) => return Err("reader thread failed".into()),
+        Err(_) => return Err(XErr::Bad("reader thread failed".into())),
     };
     let mut state: State = (0, false, 0);
     loop {
@@ -290,8 +292,8 @@ fn consume(
             Ok(Item::Block(result)) => result
                 .recv()
                 .map_err(|_| "parser thread failed".to_string())?,
-            Ok(Item::Failed(e)) => return Err(e),
-            Ok(_) => return Err("reader out of step".into()),
+            Ok(Item::Failed(e)) => return Err(XErr::Bad(e)),
+            Ok(_) => return Err(XErr::Bad("reader out of step".into())),
             Err(_) => return Ok(()), // the stream ended after a whole row
         };
         for (r, c, v) in parsed.cells {
@@ -305,7 +307,7 @@ fn consume(
         match parsed.outcome {
             Outcome::Done => {}
             Outcome::End => return Ok(()),
-            Outcome::Error(e) => return Err(e),
+            Outcome::Error(e) => return Err(XErr::Bad(e)),
             Outcome::Stopped { at } => {
                 serial.store(true, Ordering::Relaxed);
                 let mut bytes = parsed.bytes;

@@ -6,23 +6,71 @@ use std::collections::HashMap;
 use std::io::BufRead;
 
 use quick_xml::events::{BytesRef, Event};
-use quick_xml::Reader;
 
-use super::package::{corrupt, xml_reader, Zip};
+use super::limits::{
+    cell_too_long, next, XErr, XmlReader, MAX_CELL_BYTES, MAX_SHARED_BYTES, MAX_SHARED_STRINGS,
+    SHARED_ENTRY_BYTES,
+};
+use super::package::{xml_reader, Zip};
 use crate::error::FileErrorKind;
 
+/// The shared-strings table: every string's text in one buffer and its
+/// end offset — 4 bytes a string beside its text, not a 16-byte `Box<str>`
+/// and an allocation each (a crafted part of 126 M empty `<si/>` would
+/// cost 2 GB that way). Its size is bounded by [`MAX_SHARED_BYTES`].
+#[derive(Default)]
+pub(crate) struct SharedStrings {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl SharedStrings {
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        Some(&self.text[start..end])
+    }
+
+    /// Append one string; over the table's budget is a limit error.
+    pub(crate) fn push(&mut self, s: &str) -> Result<(), XErr> {
+        let cost = (self.text.len() + s.len())
+            .saturating_add(SHARED_ENTRY_BYTES.saturating_mul(self.ends.len() + 1));
+        if cost > MAX_SHARED_BYTES {
+            return Err(XErr::Limit(format!(
+                "shared strings larger than {} MiB (their text plus {SHARED_ENTRY_BYTES} bytes a string; {} strings so far)",
+                MAX_SHARED_BYTES >> 20,
+                self.ends.len()
+            )));
+        }
+        if self.ends.len() >= MAX_SHARED_STRINGS {
+            return Err(XErr::Limit(format!(
+                "more than {MAX_SHARED_STRINGS} shared strings"
+            )));
+        }
+        self.text.push_str(s);
+        // Within the budget, so below 4 GiB.
+        self.ends.push(self.text.len() as u32);
+        Ok(())
+    }
+}
+
 /// Text of an `<si>` / `<is>`: its `<t>` and rich-run `<t>`s, phonetic
-/// runs (`<rPh>`) left out, entities resolved, `_xHHHH_` decoded.
+/// runs (`<rPh>`) left out, entities resolved, `_xHHHH_` decoded. Longer
+/// than [`MAX_CELL_BYTES`] is a limit error (checked as it grows, so a
+/// long run of `<t>` elements cannot grow it either).
 pub(super) fn read_rich_text<B: BufRead>(
-    r: &mut Reader<B>,
+    r: &mut XmlReader<B>,
     end: &str,
     buf: &mut Vec<u8>,
-) -> quick_xml::Result<String> {
+) -> Result<String, XErr> {
     let mut out = String::new();
     let (mut in_t, mut in_phonetic) = (false, false);
     loop {
+        if out.len() > MAX_CELL_BYTES {
+            return Err(cell_too_long());
+        }
         buf.clear();
-        match r.read_event_into(buf)? {
+        match next(r, buf)? {
             Event::Start(e) => match e.local_name().as_ref() {
                 "t" => in_t = true,
                 "rPh" => in_phonetic = true,
@@ -36,10 +84,15 @@ pub(super) fn read_rich_text<B: BufRead>(
             },
             Event::Text(t) if in_t && !in_phonetic => out.push_str(&t.xml10_content()),
             Event::CData(t) if in_t && !in_phonetic => out.push_str(&t.xml10_content()),
-            Event::GeneralRef(e) if in_t && !in_phonetic => push_entity(&e, &mut out)?,
+            Event::GeneralRef(e) if in_t && !in_phonetic => {
+                push_entity(&e, &mut out).map_err(|e| XErr::Bad(e.to_string()))?
+            }
             Event::Eof => break,
             _ => {}
         }
+    }
+    if out.len() > MAX_CELL_BYTES {
+        return Err(cell_too_long());
     }
     if out.contains("_x") {
         Ok(decode_excel_escapes(&out))
@@ -94,24 +147,26 @@ pub fn decode_excel_escapes(s: &str) -> String {
     out
 }
 
+/// The `<si>` table. Its `count`/`uniqueCount` are not trusted (nor
+/// used): the table grows as strings are read, within its budget.
 pub(super) fn parse_shared_strings(
     zip: &mut Zip,
     names: &HashMap<String, String>,
     part: &str,
-) -> Result<Vec<Box<str>>, FileErrorKind> {
+) -> Result<SharedStrings, FileErrorKind> {
+    let mut out = SharedStrings::default();
     let Some(mut r) = xml_reader(zip, names, part)? else {
-        return Ok(Vec::new());
+        return Ok(out);
     };
-    let (mut out, mut buf, mut inner) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut buf, mut inner) = (Vec::new(), Vec::new());
+    let err = |e: XErr| e.within(part).into_kind();
     loop {
-        match r
-            .read_event_into(&mut buf)
-            .map_err(|e| corrupt(format!("{part}: {e}")))?
-        {
+        match next(&mut r, &mut buf).map_err(err)? {
             Event::Start(e) if e.local_name().as_ref() == "si" => {
                 let s = read_rich_text(&mut r, "si", &mut inner)
-                    .map_err(|e| corrupt(format!("{part}: {e}")))?;
-                out.push(s.into_boxed_str());
+                    .map_err(|e| e.within(format!("string {}", out.ends.len())))
+                    .map_err(err)?;
+                out.push(&s).map_err(err)?;
             }
             Event::Eof => break,
             _ => {}

@@ -6,12 +6,28 @@
 use std::io::{BufRead, BufReader, Read};
 
 use quick_xml::events::Event;
-use quick_xml::Reader;
 
-use super::cells::{at, cell_value, fast_cell_value, na_header_name, CellType, Ctx};
+use super::cells::{a1, at, cell_value, fast_cell_value, na_header_name, CellType, Ctx};
 use super::fastsheet::{cell_ref, FastSheet, Step};
+use super::limits::{
+    cell_too_long, next, skip, xml_reader, XErr, XmlReader, MAX_CELL_BYTES, MAX_COLS, MAX_ROWS,
+};
 use super::shared_strings::{push_entity, read_rich_text};
 use crate::value::Value;
+
+/// The column readers emit, with an empty value, at the start of each
+/// `<row>` element (before its cells): the row number of the element, so
+/// that the caller can drop a repeated or out-of-order row as openpyxl
+/// does. Never a real column (those are below [`MAX_COLS`]).
+pub(crate) const ROW_START: u32 = u32::MAX;
+
+/// A cell beyond Excel's grid: an error naming it.
+pub(super) fn beyond_grid(row: u32, col: u32) -> XErr {
+    XErr::Limit(format!(
+        "cell {} is beyond Excel's {MAX_ROWS} rows and {MAX_COLS} columns",
+        a1(row, col)
+    ))
+}
 
 /// Stream one worksheet's cells to `emit`: the fast path while the rows
 /// are regular, the general quick-xml reader from the first row it does not
@@ -21,12 +37,12 @@ pub(super) fn read_sheet<R: Read>(
     ctx: &Ctx<'_>,
     fast: bool,
     mut emit: impl FnMut(u32, u32, Value) -> bool,
-) -> Result<(), String> {
+) -> Result<(), XErr> {
     if !fast {
         return general(Vec::new(), src, ctx, (0, false, 0), &mut emit);
     }
     let mut f = FastSheet::new(src);
-    match f.seek_sheet_data().map_err(|e| e.to_string())? {
+    match f.seek_sheet_data().map_err(|e| XErr::Bad(e.to_string()))? {
         Ok(true) => fast_rows(f, ctx, &mut emit),
         Ok(false) => Ok(()),
         Err(()) => {
@@ -44,15 +60,11 @@ pub(super) fn general<R: Read>(
     ctx: &Ctx<'_>,
     state: (u32, bool, u32),
     emit: &mut dyn FnMut(u32, u32, Value) -> bool,
-) -> Result<(), String> {
-    let mut r = Reader::from_reader(BufReader::with_capacity(
+) -> Result<(), XErr> {
+    let mut r = xml_reader(BufReader::with_capacity(
         1 << 16,
         std::io::Cursor::new(head).chain(src),
     ));
-    let cfg = r.config_mut();
-    cfg.trim_text(false);
-    cfg.check_end_names = true;
-    cfg.expand_empty_elements = true;
     stream_sheet(&mut r, ctx, state, emit)
 }
 
@@ -62,10 +74,13 @@ pub(super) fn fast_rows<R: Read>(
     mut f: FastSheet<R>,
     ctx: &Ctx<'_>,
     emit: &mut dyn FnMut(u32, u32, Value) -> bool,
-) -> Result<(), String> {
+) -> Result<(), XErr> {
     loop {
-        match f.next_row().map_err(|e| e.to_string())? {
+        match f.next_row().map_err(|e| XErr::Bad(e.to_string()))? {
             Step::Row => {
+                if !emit(f.row, ROW_START, Value::Empty) {
+                    return Ok(());
+                }
                 for cell in f.cells.drain(..) {
                     let (row, col) = (cell.row, cell.col);
                     if !emit(row, col, fast_cell_value(cell, ctx)?) {
@@ -93,18 +108,18 @@ pub(super) fn fast_rows<R: Read>(
 /// of xlsx reading: buffers are reused, attributes are read raw in one pass
 /// (the cell's `r`, `s`, `t` are ASCII tokens), and text is allocated once.
 fn stream_sheet<B: BufRead>(
-    r: &mut Reader<B>,
+    r: &mut XmlReader<B>,
     ctx: &Ctx<'_>,
     (mut row, mut row_seen, mut next_col): (u32, bool, u32),
     emit: &mut dyn FnMut(u32, u32, Value) -> bool,
-) -> Result<(), String> {
+) -> Result<(), XErr> {
     let mut buf = Vec::with_capacity(1024);
     let mut inner = Vec::with_capacity(256);
     let mut vbuf = Vec::with_capacity(256);
     let mut text = String::new();
     loop {
         buf.clear();
-        let (cr, cc, ty, style) = match r.read_event_into(&mut buf).map_err(|e| e.to_string())? {
+        let (cr, cc, ty, style) = match next(r, &mut buf)? {
             Event::Start(e) if e.local_name().as_ref() == "row" => {
                 let mut n = None;
                 for a in e.attributes().with_checks(false).flatten() {
@@ -119,6 +134,9 @@ fn stream_sheet<B: BufRead>(
                 };
                 row_seen = true;
                 next_col = 0;
+                if !emit(row, ROW_START, Value::Empty) {
+                    return Ok(());
+                }
                 continue;
             }
             Event::Start(e) if e.local_name().as_ref() == "c" => {
@@ -132,6 +150,9 @@ fn stream_sheet<B: BufRead>(
                     }
                 }
                 let (cr, cc) = pos.unwrap_or((row, next_col));
+                if cr >= MAX_ROWS || cc >= MAX_COLS {
+                    return Err(beyond_grid(cr, cc));
+                }
                 next_col = cc + 1;
                 (cr, cc, ty, style)
             }
@@ -141,38 +162,34 @@ fn stream_sheet<B: BufRead>(
         };
         // The cell's children: <v>, <is>, <f> (ignored: cached values only).
         let (mut has_v, mut inline): (bool, Option<String>) = (false, None);
+        let in_cell = |e: XErr| e.within(format!("cell {}", a1(cr, cc)));
         loop {
             inner.clear();
-            match r.read_event_into(&mut inner).map_err(|e| e.to_string())? {
+            match next(r, &mut inner).map_err(in_cell)? {
                 Event::Start(ch) => match ch.local_name().as_ref() {
                     "v" => {
                         text.clear();
                         loop {
+                            if text.len() > MAX_CELL_BYTES {
+                                return Err(in_cell(cell_too_long()));
+                            }
                             vbuf.clear();
-                            match r.read_event_into(&mut vbuf).map_err(|e| e.to_string())? {
+                            match next(r, &mut vbuf).map_err(in_cell)? {
                                 Event::Text(t) => text.push_str(&t.xml10_content()),
                                 Event::CData(t) => text.push_str(&t.xml10_content()),
-                                Event::GeneralRef(g) => {
-                                    push_entity(&g, &mut text).map_err(|e| e.to_string())?
-                                }
+                                Event::GeneralRef(g) => push_entity(&g, &mut text)
+                                    .map_err(|e| in_cell(XErr::Bad(e.to_string())))?,
                                 Event::End(_) | Event::Eof => break,
                                 _ => {}
                             }
                         }
                         has_v = true;
                     }
-                    "is" => {
-                        inline =
-                            Some(read_rich_text(r, "is", &mut vbuf).map_err(|e| e.to_string())?)
-                    }
-                    _ => {
-                        let name = ch.name().as_ref().to_string();
-                        r.read_to_end_into(quick_xml::name::QName(&name), &mut vbuf)
-                            .map_err(|e| e.to_string())?;
-                    }
+                    "is" => inline = Some(read_rich_text(r, "is", &mut vbuf).map_err(in_cell)?),
+                    _ => skip(r, &mut vbuf).map_err(in_cell)?,
                 },
                 Event::End(ch) if ch.local_name().as_ref() == "c" => break,
-                Event::Eof => return Err("unexpected end inside a cell".into()),
+                Event::Eof => return Err(XErr::Bad("unexpected end inside a cell".into())),
                 _ => {}
             }
         }

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use quick_xml::events::Event;
 
-use super::package::{attr, corrupt, xml_reader, Zip};
+use super::limits::{next, skip, XErr, MAX_NUMBER_FORMAT_BYTES, MAX_STYLES};
+use super::package::{attr, xml_reader, Zip};
 use crate::error::FileErrorKind;
 
 /// How openpyxl reads a number cell of a style.
@@ -34,14 +35,21 @@ pub(super) fn parse_styles(
     };
     let (mut custom, mut xf_ids, mut buf) = (HashMap::new(), Vec::new(), Vec::new());
     let mut in_cell_xfs = false;
+    let err = |e: XErr| e.within(part).into_kind();
+    let over = |what: String| err(XErr::Limit(what));
     loop {
-        match r
-            .read_event_into(&mut buf)
-            .map_err(|e| corrupt(format!("{part}: {e}")))?
-        {
+        match next(&mut r, &mut buf).map_err(err)? {
             Event::Start(e) => match e.local_name().as_ref() {
                 "numFmt" => {
+                    if custom.len() >= MAX_STYLES {
+                        return Err(over(format!("more than {MAX_STYLES} number formats")));
+                    }
                     if let (Some(id), Some(code)) = (attr(&e, "numFmtId"), attr(&e, "formatCode")) {
+                        if code.len() > MAX_NUMBER_FORMAT_BYTES {
+                            return Err(over(format!(
+                                "a number format longer than {MAX_NUMBER_FORMAT_BYTES} bytes (Excel's limit: 255 characters)"
+                            )));
+                        }
                         if let Ok(id) = id.trim().parse::<u32>() {
                             custom.insert(id, code);
                         }
@@ -49,13 +57,15 @@ pub(super) fn parse_styles(
                 }
                 "cellXfs" => in_cell_xfs = true,
                 "xf" if in_cell_xfs => {
+                    if xf_ids.len() >= MAX_STYLES {
+                        return Err(over(format!("more than {MAX_STYLES} cell formats")));
+                    }
                     xf_ids.push(
                         attr(&e, "numFmtId")
                             .and_then(|v| v.trim().parse::<u32>().ok())
                             .unwrap_or(0),
                     );
-                    r.read_to_end_into(e.name(), &mut Vec::new())
-                        .map_err(|e| corrupt(format!("{part}: {e}")))?;
+                    skip(&mut r, &mut Vec::new()).map_err(err)?;
                 }
                 _ => {}
             },
