@@ -104,6 +104,15 @@ pub enum FileErrorKind {
         encoding: &'static str,
         offset: usize,
     },
+    /// The reference's rule tried both: the file is not all UTF-8, and
+    /// its GB18030 fallback fails too (CPython's reasons).
+    #[error("not UTF-8 (byte {utf8}: {utf8_reason}) and cannot decode as gb18030 (byte {gb18030}: {gb18030_reason}); use --encoding to force one")]
+    Undecodable {
+        utf8: u64,
+        utf8_reason: &'static str,
+        gb18030: u64,
+        gb18030_reason: &'static str,
+    },
     #[error("unknown encoding {0} (try utf-8, gb18030, gbk)")]
     UnknownEncoding(String),
     #[error("line {line}: expected {expected} fields, saw {saw}")]
