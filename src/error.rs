@@ -106,7 +106,7 @@ pub enum FileErrorKind {
     },
     /// The reference's rule tried both: the file is not all UTF-8, and
     /// its GB18030 fallback fails too (CPython's reasons).
-    #[error("not UTF-8 (byte {utf8}: {utf8_reason}) and cannot decode as gb18030 (byte {gb18030}: {gb18030_reason}); use --encoding to force one")]
+    #[error("cannot decode as gb18030 (byte {gb18030}: {gb18030_reason}), the fallback after UTF-8 failed (byte {utf8}: {utf8_reason}); use --encoding to force one")]
     Undecodable {
         utf8: u64,
         utf8_reason: &'static str,
