@@ -76,6 +76,10 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
 pub enum FileErrorKind {
     #[error("cannot open: {0}")]
     Open(#[source] Arc<std::io::Error>),
+    /// A directory below an input argument that could not be listed: its
+    /// files are not in the run (reported as a failed input, exit 3).
+    #[error("cannot list this directory, its files are not in this run: {0}")]
+    Unlisted(#[source] Arc<std::io::Error>),
     #[error("empty file (0 bytes)")]
     EmptyFile,
     #[error("encrypted (password-protected) workbook: remove the password and export again")]

@@ -155,12 +155,19 @@ pub fn to_json(m: &Manifest) -> String {
 
 /// Size and modification time of each input, in the global order.
 /// `metadata` follows symlinks, as reading does (a symlinked input is read
-/// like a file).
+/// like a file); a link that cannot be followed (dangling, looping) is
+/// listed by discovery and fails when read, so it is recorded by the
+/// link's own size and time.
 pub fn input_files(paths: &[PathBuf]) -> io::Result<Vec<InputFile>> {
     paths
         .iter()
         .map(|p| {
-            let meta = std::fs::metadata(p)?;
+            let meta = std::fs::metadata(p).or_else(|e| {
+                std::fs::symlink_metadata(p)
+                    .ok()
+                    .filter(|m| m.file_type().is_symlink())
+                    .ok_or(e)
+            })?;
             let mtime_ns = meta
                 .modified()
                 .ok()

@@ -67,6 +67,9 @@ pub fn read_chunks(
     report.files_selected = work.len();
     let mut progress = Progress::new(work.len() as u64, "files", cfg.quiet);
     progress.set_prefix("extract");
+    for e in &plan.unlisted {
+        progress.println(&report.fail_file(e));
+    }
 
     let readers = pool.current_num_threads();
     let mut opts = cfg.read.clone();
