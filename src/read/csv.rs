@@ -41,16 +41,6 @@ use crate::value::{is_na_string, Value};
 /// characters a cell. See the module doc.
 pub const MAX_RECORD_BYTES: usize = 16 << 20;
 
-/// The record limit in force: [`MAX_RECORD_BYTES`], or a smaller one set
-/// with `SHEETSIFT_MAX_CSV_RECORD_BYTES` (for tests of the limit, which
-/// cannot afford to write 16 MiB lines; a larger value is ignored).
-fn record_limit() -> usize {
-    std::env::var("SHEETSIFT_MAX_CSV_RECORD_BYTES")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .map_or(MAX_RECORD_BYTES, |v| v.clamp(1, MAX_RECORD_BYTES))
-}
-
 pub(super) fn read(
     path: &Path,
     opts: &ReadOptions,
@@ -71,7 +61,7 @@ pub(super) fn read(
     let skip = if head == "\u{FEFF}".as_bytes() { 3 } else { 0 };
     let mut head = Cursor::new(head);
     head.set_position(skip);
-    let scan = Scan::new(head.chain(text), record_limit());
+    let scan = Scan::new(head.chain(text), MAX_RECORD_BYTES);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
