@@ -146,7 +146,9 @@ mod tests {
         std::fs::create_dir_all(elsewhere.join("d")).unwrap();
         std::fs::write(elsewhere.join("t.csv"), b"x").unwrap();
         std::fs::write(elsewhere.join("d/u.csv"), b"x").unwrap();
-        let link = |target: &Path, name: &str| std::os::unix::fs::symlink(target, root.join(name)).unwrap();
+        let link = |target: &Path, name: &str| {
+            std::os::unix::fs::symlink(target, root.join(name)).unwrap()
+        };
         link(&elsewhere.join("t.csv"), "file.csv");
         link(Path::new("/nonexistent/x.csv"), "dangling.csv");
         link(Path::new("self.csv"), "self.csv");

@@ -33,8 +33,7 @@ fn with_good_files(d: &Dir) {
 fn extract(d: &Dir, extra: &[&str]) -> Limited {
     let mut args = vec!["extract", "in", "-o", "out", "--report", "r.json"];
     args.extend_from_slice(extra);
-    d.cmd(&args)
-        .run_limited(AS_LIMIT, Duration::from_secs(30))
+    d.cmd(&args).run_limited(AS_LIMIT, Duration::from_secs(30))
 }
 
 fn assert_limited(l: &Limited, code: i32, max_rss_mib: u64, max_secs: u64, d: &Dir) {
@@ -179,13 +178,24 @@ fn columns_beyond_xlsx_are_that_files_error_and_the_header_is_linear() {
     for (file, name) in [("m_same.csv", "x"), ("m_empty.csv", "")] {
         let d = Dir::new();
         with_good_files(&d);
-        d.write(&format!("in/{file}"), wide_csv(100_000, |_| name.to_string()));
+        d.write(
+            &format!("in/{file}"),
+            wide_csv(100_000, |_| name.to_string()),
+        );
         let l = extract(&d, &["--format", "csv"]);
         assert_limited(&l, 0, 1024, 8, &d);
         let out = std::fs::read_to_string(d.join("out/clean_data_0_2.csv")).unwrap();
         let header = out.lines().next().unwrap();
-        let want_last = if name.is_empty() { "Unnamed: 99999" } else { "x.99995" };
-        assert!(header.ends_with(want_last), "{}", &header[header.len() - 40..]);
+        let want_last = if name.is_empty() {
+            "Unnamed: 99999"
+        } else {
+            "x.99995"
+        };
+        assert!(
+            header.ends_with(want_last),
+            "{}",
+            &header[header.len() - 40..]
+        );
     }
 }
 
@@ -227,7 +237,10 @@ fn walking_lists_links_as_os_walk_and_reports_an_unlisted_directory() {
     let l = extract(&d, &[]);
     assert_limited(&l, 3, 1024, 10, &d);
     let err = &l.run.stderr;
-    assert!(err.contains("in/n_dangling.csv: cannot open: No such file"), "{err}");
+    assert!(
+        err.contains("in/n_dangling.csv: cannot open: No such file"),
+        "{err}"
+    );
     assert!(
         err.contains("in/o_loop.csv: cannot open: Too many levels of symbolic links"),
         "{err}"
@@ -287,7 +300,10 @@ fn file_names_that_are_not_utf8_keep_the_manifest_the_report_and_resume() {
         l.run.stderr
     );
     let rep = report_json(&d.join("r.json"));
-    assert_eq!(rep["files_failed"][0]["path"], "in/n_\u{FFFD}(.csv", "{rep}");
+    assert_eq!(
+        rep["files_failed"][0]["path"], "in/n_\u{FFFD}(.csv",
+        "{rep}"
+    );
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("out/manifest.json")).unwrap())
             .unwrap();
@@ -309,7 +325,9 @@ fn file_names_that_are_not_utf8_keep_the_manifest_the_report_and_resume() {
     assert_eq!(output_rows(&d.join("out/clean_data_0_3.xlsx")).len(), 9);
     // The fingerprints hash the exact bytes: a resume verifies and skips.
     let l = d
-        .cmd(&["extract", "in", "-o", "out", "--resume", "--report", "r2.json"])
+        .cmd(&[
+            "extract", "in", "-o", "out", "--resume", "--report", "r2.json",
+        ])
         .run_limited(AS_LIMIT, Duration::from_secs(30));
     assert_limited(&l, 0, 1024, 10, &d);
     let rep = report_json(&d.join("r2.json"));

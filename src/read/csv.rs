@@ -295,7 +295,9 @@ struct Kind {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Typed {
     /// Integers; floats when a value is missing.
-    Int { floats: bool },
+    Int {
+        floats: bool,
+    },
     Float,
     Bool,
     Text,
@@ -387,9 +389,18 @@ fn type_column(col: Vec<Option<String>>) -> Vec<Value> {
 /// crate as an I/O error).
 #[derive(Debug, Clone)]
 enum ScanError {
-    RecordTooLong { line: u64, limit: usize },
-    UnclosedQuote { line: u64 },
-    Ragged { line: u64, expected: usize, saw: usize },
+    RecordTooLong {
+        line: u64,
+        limit: usize,
+    },
+    UnclosedQuote {
+        line: u64,
+    },
+    Ragged {
+        line: u64,
+        expected: usize,
+        saw: usize,
+    },
 }
 
 impl ScanError {
@@ -439,7 +450,7 @@ enum Quote {
     StartField,
     InField,
     InQuoted,
-    QuoteInQuoted,
+    ClosingQuote,
 }
 
 /// The decoded text on its way to the csv crate, scanned for record
@@ -525,13 +536,13 @@ impl<R: Read> Read for Scan<R> {
             self.record_bytes += 1;
             let end = matches!(b, b'\n' | b'\r');
             self.state = match (self.state, b) {
-                (Quote::InQuoted, b'"') => Quote::QuoteInQuoted,
+                (Quote::InQuoted, b'"') => Quote::ClosingQuote,
                 (Quote::InQuoted, _) => Quote::InQuoted,
                 (Quote::StartField, b'"') => {
                     self.quote_line = self.line;
                     Quote::InQuoted
                 }
-                (Quote::QuoteInQuoted, b'"') => Quote::InQuoted,
+                (Quote::ClosingQuote, b'"') => Quote::InQuoted,
                 (_, b',') => Quote::StartField,
                 (_, _) if end => Quote::StartField,
                 _ => Quote::InField,
@@ -593,9 +604,13 @@ mod tests {
 
     fn scan_all(text: &[u8], limit: usize) -> Result<Vec<u8>, FileErrorKind> {
         let mut out = Vec::new();
-        Scan::new(text, limit)
-            .read_to_end(&mut out)
-            .map_err(|e| e.get_ref().unwrap().downcast_ref::<ScanError>().unwrap().kind())?;
+        Scan::new(text, limit).read_to_end(&mut out).map_err(|e| {
+            e.get_ref()
+                .unwrap()
+                .downcast_ref::<ScanError>()
+                .unwrap()
+                .kind()
+        })?;
         Ok(out)
     }
 
@@ -603,11 +618,19 @@ mod tests {
     fn the_scan_finds_unclosed_quotes_and_long_records() {
         assert!(scan_all(b"a,b\n1,\"x\"\"y\"\n2,z\"\n", 100).is_ok());
         let e = scan_all(b"a,b\n1,x\n2,\"y\nz\n", 100).unwrap_err();
-        assert!(e.to_string().starts_with("bad CSV: line 3: a quoted field starts here"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("bad CSV: line 3: a quoted field starts here"),
+            "{e}"
+        );
         // A quoted newline does not end the record; the limit counts it.
         assert!(scan_all(b"a,b\n\"1\n2\n3\",x\n", 12).is_ok());
         let e = scan_all(b"a,b\n\"1\n2\n3\",xxxxxxxx\n", 12).unwrap_err();
-        assert!(e.to_string().starts_with("line 2: a CSV record longer than 12 bytes"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("line 2: a CSV record longer than 12 bytes"),
+            "{e}"
+        );
     }
 
     #[test]

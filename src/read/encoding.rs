@@ -158,7 +158,8 @@ impl Chosen {
 
 /// The decode error carried by an I/O error of [`open_text`]'s reader.
 pub fn decode_error(e: &std::io::Error) -> Option<&DecodeError> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<DecodeError>())
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<DecodeError>())
 }
 
 /// Decode `file` as a stream, as the reference decides: the forced
@@ -170,7 +171,9 @@ pub fn open_text(
     mut file: std::fs::File,
     forced: Option<Encoding>,
 ) -> Result<(Box<dyn Read + Send>, Chosen), FileErrorKind> {
-    let text = |enc: TextEncoding, file| -> Box<dyn Read + Send> { Box::new(DecodeReader::new(file, enc)) };
+    let text = |enc: TextEncoding, file| -> Box<dyn Read + Send> {
+        Box::new(DecodeReader::new(file, enc))
+    };
     let mut chosen = Chosen {
         forced,
         not_utf8: None,
@@ -254,9 +257,11 @@ impl<R: Read> Read for OtherReader<R> {
                     .max_utf8_buffer_length_without_replacement(input.len())
                     .unwrap_or(input.len() * 4 + 16);
                 self.text.reserve(cap);
-                let (res, read) =
-                    self.decoder
-                        .decode_to_string_without_replacement(input, &mut self.text, self.done);
+                let (res, read) = self.decoder.decode_to_string_without_replacement(
+                    input,
+                    &mut self.text,
+                    self.done,
+                );
                 used += read;
                 match res {
                     encoding_rs::DecoderResult::InputEmpty => break,

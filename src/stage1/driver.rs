@@ -16,8 +16,8 @@ use crate::pool::ordered_map;
 use crate::progress::Progress;
 use crate::read::{ReadOptions, Sheet, Workbook};
 use crate::report::{ChunkReport, ChunkStatus, FailedFile, Report};
-use crate::value::Value;
 use crate::table::Columns;
+use crate::value::Value;
 use crate::write::{long_cell, MAX_COLUMNS, MAX_TEXT_UTF16};
 
 /// What a worker hands back for one file.
@@ -137,14 +137,7 @@ pub fn read_chunks(
                 }
             }
         }
-        sink.end(
-            c,
-            &accepted,
-            files_ok,
-            error,
-            report,
-            &progress,
-        )?;
+        sink.end(c, &accepted, files_ok, error, report, &progress)?;
     }
     progress.finish();
     Ok(())
