@@ -76,6 +76,10 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
 pub enum FileErrorKind {
     #[error("cannot open: {0}")]
     Open(#[source] Arc<std::io::Error>),
+    /// A directory below an input argument that could not be listed: its
+    /// files are not in the run (reported as a failed input, exit 3).
+    #[error("cannot list this directory, its files are not in this run: {0}")]
+    Unlisted(#[source] Arc<std::io::Error>),
     #[error("empty file (0 bytes)")]
     EmptyFile,
     #[error("encrypted (password-protected) workbook: remove the password and export again")]
@@ -103,6 +107,15 @@ pub enum FileErrorKind {
     Encoding {
         encoding: &'static str,
         offset: usize,
+    },
+    /// The reference's rule tried both: the file is not all UTF-8, and
+    /// its GB18030 fallback fails too (CPython's reasons).
+    #[error("cannot decode as gb18030 (byte {gb18030}: {gb18030_reason}), the fallback after UTF-8 failed (byte {utf8}: {utf8_reason}); use --encoding to force one")]
+    Undecodable {
+        utf8: u64,
+        utf8_reason: &'static str,
+        gb18030: u64,
+        gb18030_reason: &'static str,
     },
     #[error("unknown encoding {0} (try utf-8, gb18030, gbk)")]
     UnknownEncoding(String),

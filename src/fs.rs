@@ -100,3 +100,35 @@ impl AtomicFile {
         self.temp.commit().map_err(|e| Error::io(&dest, e))
     }
 }
+
+/// Serde `serialize_with` helpers for paths in JSON (the manifest, the
+/// report, a part's header). Paths are bytes on Unix and are kept as bytes
+/// everywhere else (discovery, reading, the fingerprints, which hash the
+/// exact bytes); JSON needs text, and serde_json refuses a path that is not
+/// UTF-8 outright, which failed the whole manifest for one odd file name.
+/// So a path is written exactly when it is UTF-8, else lossily (each
+/// invalid byte as U+FFFD). Read back, such a path names nothing, which is
+/// fine: no record is looked up by an input's path (`--resume` compares
+/// fingerprints, made from the exact bytes).
+pub mod path_text {
+    use std::path::{Path, PathBuf};
+
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&p.to_string_lossy())
+    }
+
+    /// For `Option<PathBuf>` fields.
+    pub fn option<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+        match p {
+            Some(p) => s.serialize_some(&p.to_string_lossy()),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// For `Vec<PathBuf>` fields.
+    pub fn list<S: Serializer>(v: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|p| p.to_string_lossy()))
+    }
+}

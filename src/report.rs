@@ -15,6 +15,8 @@ use crate::progress::Progress;
 /// A file that could not be used, with the reason in plain words.
 #[derive(Debug, Clone, Serialize)]
 pub struct FailedFile {
+    /// Written lossily when not UTF-8 ([`crate::fs::path_text`]).
+    #[serde(serialize_with = "crate::fs::path_text::serialize")]
     pub path: PathBuf,
     pub reason: String,
 }
@@ -26,6 +28,7 @@ pub struct ChunkReport {
     pub first_file: usize,
     pub last_file: usize,
     pub status: ChunkStatus,
+    #[serde(serialize_with = "crate::fs::path_text::option")]
     pub output: Option<PathBuf>,
     pub rows: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,6 +53,7 @@ pub struct DialogueReport {
     /// Whether the dialogues outgrew `--memory-limit` and went through a
     /// temporary spill file.
     pub spilled_to_disk: bool,
+    #[serde(serialize_with = "crate::fs::path_text::list")]
     pub outputs: Vec<PathBuf>,
 }
 

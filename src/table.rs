@@ -52,6 +52,25 @@ impl Columns {
             .collect()
     }
 
+    /// How many columns the union has.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// How many columns `names` would add to the union (a repeated new
+    /// name once), without adding them.
+    pub fn count_new<'n>(&self, names: impl IntoIterator<Item = &'n ColName>) -> usize {
+        let mut new = std::collections::HashSet::new();
+        names
+            .into_iter()
+            .filter(|n| !self.index.contains_key(*n) && new.insert(*n))
+            .count()
+    }
+
     /// Positions of `names` in the union, or `None` when one is new.
     pub fn find(&self, names: &[ColName]) -> Option<Vec<usize>> {
         names.iter().map(|n| self.index.get(n).copied()).collect()

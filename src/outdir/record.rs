@@ -28,6 +28,8 @@ pub const VERSION: u32 = 2;
 /// One input file as the fingerprints see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFile {
+    /// Written lossily when not UTF-8 ([`crate::fs::path_text`]).
+    #[serde(serialize_with = "crate::fs::path_text::serialize")]
     pub path: PathBuf,
     pub size: u64,
     /// Nanoseconds since the epoch: a file rewritten within one second
@@ -148,19 +150,27 @@ pub fn looks_like_manifest(head: &[u8]) -> bool {
 }
 
 /// The manifest as written: pretty JSON and a final newline.
-pub fn to_json(m: &Manifest) -> String {
-    // A struct of strings, numbers and paths: serialising cannot fail.
-    serde_json::to_string_pretty(m).unwrap_or_default() + "\n"
+/// (Paths are written as text, [`crate::fs::path_text`], so this does not
+/// fail; an error is still returned rather than an empty manifest.)
+pub fn to_json(m: &Manifest) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(m).map(|s| s + "\n")
 }
 
 /// Size and modification time of each input, in the global order.
 /// `metadata` follows symlinks, as reading does (a symlinked input is read
-/// like a file).
+/// like a file); a link that cannot be followed (dangling, looping) is
+/// listed by discovery and fails when read, so it is recorded by the
+/// link's own size and time.
 pub fn input_files(paths: &[PathBuf]) -> io::Result<Vec<InputFile>> {
     paths
         .iter()
         .map(|p| {
-            let meta = std::fs::metadata(p)?;
+            let meta = std::fs::metadata(p).or_else(|e| {
+                std::fs::symlink_metadata(p)
+                    .ok()
+                    .filter(|m| m.file_type().is_symlink())
+                    .ok_or(e)
+            })?;
             let mtime_ns = meta
                 .modified()
                 .ok()
@@ -448,7 +458,7 @@ mod tests {
                 fingerprint: chunk_fingerprint("sheetsift 0.1.0", &opts(), 3, 0, 0, &files),
             }],
         };
-        let json = to_json(&m);
+        let json = to_json(&m).unwrap();
         assert!(looks_like_manifest(json.as_bytes()), "{json}");
         match parse(&json).unwrap() {
             AnyManifest::V2(back) => assert_eq!(*back, m),

@@ -776,7 +776,7 @@ mod tests {
         c.size = Some(size);
         c.sha256 = Some(sha);
         let m = manifest(None, 25, vec![c]);
-        std::fs::write(r.join("manifest.json"), record::to_json(&m)).unwrap();
+        std::fs::write(r.join("manifest.json"), record::to_json(&m).unwrap()).unwrap();
         let l = scan(r).unwrap();
         assert_eq!(l.spreadsheets, [PathBuf::from("clean_data_0_5.xlsx")]);
         assert_eq!(l.manifests.len(), 1);

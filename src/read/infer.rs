@@ -132,12 +132,26 @@ pub(super) fn header_names(row: &[Value]) -> Vec<ColName> {
 /// `Unnamed: 14.1`).
 /// Names compare under Python `==` ([`ColName`]); a mangled name is text
 /// (`f"{col}.{count}"`: the number 2023 repeated becomes `"2023.1"`).
+///
+/// Linear in the number of names: the order and the "is it one of the
+/// names" test use hash sets, not scans of the header (a crafted header of
+/// 100,000 empty or repeated names took minutes).
 fn mangle_dupe_names(mut names: Vec<ColName>, unnamed: &[usize]) -> Vec<ColName> {
     use std::collections::HashMap;
+    let mut is_unnamed = vec![false; names.len()];
+    for &i in unnamed {
+        is_unnamed[i] = true;
+    }
     let order: Vec<usize> = (0..names.len())
-        .filter(|i| !unnamed.contains(i))
+        .filter(|&i| !is_unnamed[i])
         .chain(unnamed.iter().copied())
         .collect();
+    // How many times each name is in `names` as it is now (mangled ones
+    // replace their originals as the loop goes).
+    let mut present: HashMap<ColName, usize> = HashMap::new();
+    for n in &names {
+        *present.entry(n.clone()).or_insert(0) += 1;
+    }
     let mut counts: HashMap<ColName, usize> = HashMap::new();
     for i in order {
         let old = names[i].clone();
@@ -146,13 +160,19 @@ fn mangle_dupe_names(mut names: Vec<ColName>, unnamed: &[usize]) -> Vec<ColName>
         while cur > 0 {
             counts.insert(old.clone(), cur + 1);
             col = ColName::from(format!("{}.{cur}", old.to_text()));
-            if names.contains(&col) {
+            if present.get(&col).is_some_and(|&n| n > 0) {
                 cur += 1;
             } else {
                 cur = *counts.get(&col).unwrap_or(&0);
             }
         }
         counts.insert(col.clone(), cur + 1);
+        if col != old {
+            if let Some(n) = present.get_mut(&old) {
+                *n -= 1;
+            }
+            *present.entry(col.clone()).or_insert(0) += 1;
+        }
         names[i] = col;
     }
     names

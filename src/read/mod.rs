@@ -35,6 +35,12 @@ pub fn read_file(
         .map(|e| e.to_ascii_lowercase())
         .unwrap_or_default();
     let meta = std::fs::metadata(path).map_err(|e| FileError::new(path, FileErrorKind::open(e)))?;
+    // A FIFO or a device (a link to /dev/zero, say) could block or never
+    // end: only regular files are read.
+    if !meta.is_file() {
+        let e = std::io::Error::other("not a regular file");
+        return Err(FileError::new(path, FileErrorKind::open(e)));
+    }
     if meta.len() == 0 {
         return Err(FileError::new(path, FileErrorKind::EmptyFile));
     }

@@ -16,8 +16,9 @@ use crate::pool::ordered_map;
 use crate::progress::Progress;
 use crate::read::{ReadOptions, Sheet, Workbook};
 use crate::report::{ChunkReport, ChunkStatus, FailedFile, Report};
+use crate::table::Columns;
 use crate::value::Value;
-use crate::write::{long_cell, MAX_TEXT_UTF16};
+use crate::write::{long_cell, MAX_COLUMNS, MAX_TEXT_UTF16};
 
 /// What a worker hands back for one file.
 pub(super) struct FileRead {
@@ -66,6 +67,9 @@ pub fn read_chunks(
     report.files_selected = work.len();
     let mut progress = Progress::new(work.len() as u64, "files", cfg.quiet);
     progress.set_prefix("extract");
+    for e in &plan.unlisted {
+        progress.println(&report.fail_file(e));
+    }
 
     let readers = pool.current_num_threads();
     let mut opts = cfg.read.clone();
@@ -87,12 +91,26 @@ pub fn read_chunks(
     );
     for c in &selected {
         let (mut files_ok, mut error) = (0, None);
+        // The chunk's header so far, when the output is xlsx: a file whose
+        // columns would take it past the format's 16,384 is that file's
+        // error and the chunk is written without it (the writer would
+        // otherwise fail the whole run on the temporary's path).
+        let mut union = check_xlsx_limit.then(Columns::default);
+        let mut accepted: Vec<PathBuf> = Vec::new();
         for _ in c.files.clone() {
             let (result, (_, global)) = results.next().expect("one result per selected file");
             // Checked after the wait: a worker stopped by the signal returns
             // `Interrupted`, which is not that file's failure.
             interrupt::check()?;
             let path = &files[global];
+            let result = result.map(|r| {
+                r.and_then(|read| match union.as_mut() {
+                    Some(u) => columns_fit(c, u, &read.book.sheets)
+                        .map(|()| read)
+                        .map_err(|kind| FileError::new(path, kind)),
+                    None => Ok(read),
+                })
+            });
             if let Some(read) =
                 report.take_file(path, result, |r: &FileRead| &r.book.notes, &mut progress)
             {
@@ -110,6 +128,7 @@ pub fn read_chunks(
                     error.get_or_insert(format!("{}: {reason}", path.display()));
                 }
                 files_ok += 1;
+                accepted.push(path.clone());
                 progress.inc(read.rows_read);
                 // A chunk with a cell too long for xlsx is not written:
                 // its rows must not reach a streaming writer.
@@ -118,16 +137,35 @@ pub fn read_chunks(
                 }
             }
         }
-        sink.end(
-            c,
-            &files[c.files.clone()],
-            files_ok,
-            error,
-            report,
-            &progress,
-        )?;
+        sink.end(c, &accepted, files_ok, error, report, &progress)?;
     }
     progress.finish();
+    Ok(())
+}
+
+/// Whether a file's sheets fit the chunk's xlsx header: each sheet within
+/// [`MAX_COLUMNS`], and the chunk's column union too once they join it
+/// (then they are added to `union`). Linear in the columns.
+fn columns_fit(c: &Chunk, union: &mut Columns, sheets: &[Sheet]) -> Result<(), FileErrorKind> {
+    for s in sheets {
+        if s.columns.len() > MAX_COLUMNS {
+            return Err(FileErrorKind::Limit(format!(
+                "sheet {} has {} columns, over the xlsx limit of {MAX_COLUMNS} columns a sheet; use --format csv to keep them",
+                s.name,
+                s.columns.len()
+            )));
+        }
+    }
+    let total = union.len() + union.count_new(sheets.iter().flat_map(|s| &s.columns));
+    if total > MAX_COLUMNS {
+        return Err(FileErrorKind::Limit(format!(
+            "its columns would make chunk {}'s header {total} columns, over the xlsx limit of {MAX_COLUMNS} columns a sheet; use --format csv or a smaller --chunk-size",
+            c.index
+        )));
+    }
+    for s in sheets {
+        union.add(&s.columns);
+    }
     Ok(())
 }
 

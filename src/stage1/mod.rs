@@ -51,8 +51,8 @@ pub struct ChunkTable {
 /// (rows already filtered), then the end of its chunk.
 pub trait ChunkSink {
     fn file(&mut self, chunk: &Chunk, sheets: Vec<Sheet>) -> Result<()>;
-    /// The chunk is complete: `paths` are its files, `files_ok` how many
-    /// were read, `error` why it must not be written.
+    /// The chunk is complete: `paths` are its files that were read and
+    /// accepted (`files_ok` of them), `error` why it must not be written.
     fn end(
         &mut self,
         chunk: &Chunk,

@@ -18,6 +18,8 @@ use crate::outdir::{exclude, preflight};
 pub struct Plan {
     /// The input files in the global order (outputs excluded).
     pub files: Vec<PathBuf>,
+    /// Directories that could not be listed: reported as failed inputs.
+    pub unlisted: Vec<crate::error::FileError>,
     /// Their size and modification time (the fingerprint's material).
     pub inputs: Vec<InputFile>,
     /// Chunks of the whole input list.
@@ -49,10 +51,14 @@ impl Plan {
             }
         }
         let found = discover(&cfg.inputs)?;
-        let (files, excluded) = exclude::split_outputs(found, own_dirs, &cfg.prefix);
+        let (files, excluded) = exclude::split_outputs(found.files, own_dirs, &cfg.prefix);
         let mut notes: Vec<String> = excluded.note().into_iter().collect();
         if files.is_empty() {
-            return Err(Error::Usage(preflight::nothing_found(&cfg.inputs)));
+            let mut msg = preflight::nothing_found(&cfg.inputs);
+            for e in &found.unlisted {
+                msg.push_str(&format!("\n{e}"));
+            }
+            return Err(Error::Usage(msg));
         }
         let inputs = record::input_files(&files).map_err(|e| Error::Usage(e.to_string()))?;
         let all = chunk::chunks(files.len(), cfg.chunk_size);
@@ -88,6 +94,7 @@ impl Plan {
         }
         Ok(Plan {
             files,
+            unlisted: found.unlisted,
             inputs,
             chunk_count,
             selected,

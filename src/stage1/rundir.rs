@@ -252,7 +252,11 @@ impl RunDir {
             chunks: records,
         };
         let af = AtomicFile::new(&self.manifest_path)?;
-        af.write_all(record::to_json(&m).as_bytes())?;
+        let json = record::to_json(&m).map_err(|source| Error::Json {
+            path: self.manifest_path.clone(),
+            source,
+        })?;
+        af.write_all(json.as_bytes())?;
         af.commit()?;
         journal::remove(&self.journal.path).map_err(|e| Error::io(&self.journal.path, e))?;
         Ok(notes)

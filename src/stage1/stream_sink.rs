@@ -274,12 +274,13 @@ impl ChunkSink for StreamSink<'_> {
     }
 }
 
-/// The fallback: a chunk's files read again into one aligned table.
+/// The fallback: a chunk's accepted files read again into one aligned
+/// table (the files that failed, or whose columns did not fit, are not
+/// among `paths`).
 fn reread_chunk(cfg: &Config, paths: &[PathBuf]) -> Result<Table> {
     let mut table = Table::new(&cfg.out, DEFAULT_SPILL_BYTES);
     for p in paths {
         interrupt::check()?;
-        // Files that failed the first time fail again and add nothing.
         if let Ok(read) = read_one(p, &cfg.read, &cfg.filter, false) {
             for sheet in read.book.sheets {
                 table.push_sheet(sheet)?;

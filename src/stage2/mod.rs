@@ -48,9 +48,19 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
             "output path exists and is not a directory",
         ));
     }
-    let all = discover(&cfg.inputs)?;
+    let found = discover(&cfg.inputs)?;
+    let all = found.files;
     if all.is_empty() {
-        return Err(Error::Usage(preflight::nothing_found(&cfg.inputs)));
+        let mut msg = preflight::nothing_found(&cfg.inputs);
+        for e in &found.unlisted {
+            msg.push_str(&format!("\n{e}"));
+        }
+        return Err(Error::Usage(msg));
+    }
+    // A directory that could not be listed is a failed input (exit 3).
+    for e in &found.unlisted {
+        // Errors are printed even with --quiet.
+        eprintln!("{}", report.fail_file(e));
     }
     let notes = check::check_inputs(cfg, &all)?;
     print_notes(&mut report, notes, cfg.quiet);

@@ -174,6 +174,7 @@ pub struct PartRun {
 /// One file that failed in a shard, for the merge's report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PartFailed {
+    #[serde(serialize_with = "crate::fs::path_text::serialize")]
     pub path: PathBuf,
     pub reason: String,
 }

@@ -13,7 +13,7 @@ pub mod zipout;
 use std::path::Path;
 
 pub use self::csv::CsvSink;
-pub use self::xlsx::{long_cell, XlsxSink, MAX_DATA_ROWS, MAX_TEXT_UTF16};
+pub use self::xlsx::{long_cell, XlsxSink, MAX_COLUMNS, MAX_DATA_ROWS, MAX_TEXT_UTF16};
 
 use crate::error::Result;
 use crate::value::Value;

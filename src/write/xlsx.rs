@@ -37,8 +37,8 @@ use crate::value::{ColName, Value};
 pub const MAX_DATA_ROWS: u32 = 1_048_575;
 /// The longest text a cell holds, in UTF-16 code units.
 pub const MAX_TEXT_UTF16: usize = 32_767;
-/// Columns a sheet holds.
-const MAX_COLUMNS: usize = 16_384;
+/// Columns a sheet holds (A..XFD).
+pub const MAX_COLUMNS: usize = 16_384;
 /// A piece is cut at this many rows...
 const PIECE_ROWS: usize = 4096;
 /// ... or this much text, whichever comes first.
