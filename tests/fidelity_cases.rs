@@ -81,8 +81,11 @@ fn run_case(case: &str) {
         cmd.cmd.current_dir(&root);
         let r = cmd.run();
         assert_eq!(r.code, want_extract, "{case}\n{}", r.report(&root));
+        // No expected_extract directory: the reference wrote no chunk (git
+        // keeps no empty directory).
         let mut want: Vec<String> = std::fs::read_dir(root.join("expected_extract"))
-            .expect("expected_extract")
+            .into_iter()
+            .flatten()
             .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
             .filter_map(|n| n.strip_suffix(".cells.csv").map(String::from))
             .collect();
