@@ -41,18 +41,7 @@ pub use self::run::run;
 pub fn dialogues(cfg: &Config) -> Result<Report> {
     let started = Instant::now();
     let mut report = Report::new("dialogues");
-    preflight::check_inputs_exist(&cfg.inputs).map_err(Error::Usage)?;
-    if preflight::check_out_dir(&cfg.out).is_err() {
-        return Err(Error::output(
-            &cfg.out,
-            "output path exists and is not a directory",
-        ));
-    }
-    let all = discover(&cfg.inputs)?;
-    if all.is_empty() {
-        return Err(Error::Usage(preflight::nothing_found(&cfg.inputs)));
-    }
-    let notes = check::check_inputs(cfg, &all)?;
+    let (all, notes) = plan(cfg)?;
     print_notes(&mut report, notes, cfg.quiet);
     report.files_found = all.len();
     ensure_dir(&cfg.out)?;
@@ -107,6 +96,27 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     }
     report.rows_read = corpus.rows_read;
     finish(cfg, corpus, report, started)
+}
+
+/// `dialogues` planned before anything is created: the inputs exist, `-o`
+/// is not a file, the files discovered in the global order, and the
+/// directories checked against their manifests (a refusal is exit 2).
+/// Returns the files and the notes to print. Shared with the dry run, so
+/// that it refuses what the run would refuse.
+pub fn plan(cfg: &Config) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    preflight::check_inputs_exist(&cfg.inputs).map_err(Error::Usage)?;
+    if preflight::check_out_dir(&cfg.out).is_err() {
+        return Err(Error::output(
+            &cfg.out,
+            "output path exists and is not a directory",
+        ));
+    }
+    let all = discover(&cfg.inputs)?;
+    if all.is_empty() {
+        return Err(Error::Usage(preflight::nothing_found(&cfg.inputs)));
+    }
+    let notes = check::check_inputs(cfg, &all)?;
+    Ok((all, notes))
 }
 
 /// Print notes (unless `quiet`) and warnings (always), and keep them in
