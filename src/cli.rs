@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use clap::ValueEnum;
+use crate::error::EXIT_CODES_HELP;
 
 /// Clean customer-service chat spreadsheets and turn them into dialogue
 /// corpora, byte-identical to the documented pandas workflow.
@@ -14,6 +14,46 @@ use clap::ValueEnum;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The whole command line as clap sees it, with the exit codes appended to
+/// the help of `sheetsift` and of every subcommand: a scheduler's author
+/// reads `sheetsift run --help`, not the README, to learn what exit 3
+/// means. The completions and the man page are generated from this same
+/// value, so they cannot drift from the parser.
+pub fn command() -> clap::Command {
+    fn with_codes(c: clap::Command) -> clap::Command {
+        c.after_help(EXIT_CODES_HELP).mut_subcommands(with_codes)
+    }
+    with_codes(Cli::command())
+}
+
+impl Cli {
+    /// Parse the process's arguments with [`command`] (so the help carries
+    /// the exit codes).
+    pub fn try_parse_args() -> Result<Cli, clap::Error> {
+        let matches = command().try_get_matches()?;
+        Cli::from_arg_matches(&matches)
+    }
+}
+
+/// `completions SHELL`: the shells clap_complete writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+/// `--dry-run[=FORMAT]`: how the plan is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Lines for a person.
+    Text,
+    /// One JSON object (files, chunks, outputs, notes).
+    Json,
 }
 
 /// `--match`: how system-message phrases match the content.
@@ -25,7 +65,7 @@ pub enum MatchArg {
     Exact,
 }
 
-/// `--format` of `extract`: the clean tables' file format.
+/// `--table-format`: the clean tables' file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TableFormatArg {
     Xlsx,
@@ -51,6 +91,20 @@ pub enum Command {
     Run(RunArgs),
     /// Write synthetic chat spreadsheets of the documented schema.
     Samples(SamplesArgs),
+    /// Print a shell completion script to stdout (e.g. `sheetsift
+    /// completions bash > /etc/bash_completion.d/sheetsift`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout (e.g. `sheetsift man >
+    /// ~/.local/share/man/man1/sheetsift.1`, or `sheetsift man | man -l -`).
+    Man,
+}
+
+/// `sheetsift completions`' argument.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: ShellArg,
 }
 
 /// How a command runs and reports, the same for every processing command
@@ -82,12 +136,28 @@ pub struct CommonArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// Output directory (created when missing).
+    /// Output directory (created when missing). The outputs are several
+    /// files, so `-` (stdout) is refused.
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
 
     #[command(flatten)]
     pub run: ExecArgs,
+
+    /// Print what the run would do and exit, touching nothing (no
+    /// directory, lock, manifest or report is written; no spreadsheet is
+    /// parsed): the input files with their global numbers, the chunks
+    /// (index -> files -> output) the --chunks/--shard selection holds, and
+    /// every output name. `--dry-run=json` prints it as one JSON object.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "text"
+    )]
+    pub dry_run: Option<PlanFormat>,
 
     /// Read only the sheet with this name. Default: every sheet that has
     /// all required columns.
@@ -187,9 +257,10 @@ pub struct ExtractArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub stage1: Stage1Args,
-    /// Output format of the clean tables. Default: xlsx.
-    #[arg(long, value_enum, value_name = "FMT")]
-    pub format: Option<TableFormatArg>,
+    /// Output format of the clean tables. Default: xlsx. (`--format`, the
+    /// alias, is kept because extract writes no other format.)
+    #[arg(long, visible_alias = "format", value_enum, value_name = "FMT")]
+    pub table_format: Option<TableFormatArg>,
 }
 
 #[derive(Debug, Args)]
@@ -199,9 +270,10 @@ pub struct DialoguesArgs {
     #[command(flatten)]
     pub stage2: Stage2Args,
     /// Corpus formats, comma-separated: txt (always written), jsonl.
-    /// Default: txt.
-    #[arg(long, value_name = "FMT")]
-    pub format: Option<String>,
+    /// Default: txt. (`--format`, the alias, is kept because this command
+    /// writes no other format.)
+    #[arg(long, visible_alias = "format", value_name = "FMT")]
+    pub corpus_format: Option<String>,
     /// Read directories as they are, without checking them against their
     /// sheetsift manifests (by default a directory holding chunk files no
     /// manifest lists, manifests of incompatible runs, or a missing or
@@ -236,9 +308,10 @@ pub struct MergeArgs {
     pub stage2: Stage2Args,
 
     /// Corpus formats, comma-separated: txt (always written), jsonl.
-    /// Default: txt.
-    #[arg(long, value_name = "FMT")]
-    pub format: Option<String>,
+    /// Default: txt. (`--format`, the alias, is kept because this command
+    /// writes no other format.)
+    #[arg(long, visible_alias = "format", value_name = "FMT")]
+    pub corpus_format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -250,8 +323,17 @@ pub struct RunArgs {
     #[command(flatten)]
     pub stage2: Stage2Args,
     /// Corpus formats, comma-separated: txt (always written), jsonl.
-    /// Default: txt.
+    /// Default: txt. (A bare `--format` is refused by `run`, which writes
+    /// tables and a corpus.)
     #[arg(long, value_name = "FMT")]
+    pub corpus_format: Option<String>,
+    /// Format of the --keep-clean tables. Default: xlsx.
+    #[arg(long, value_enum, value_name = "FMT")]
+    pub table_format: Option<TableFormatArg>,
+    /// Refused in `run`, which writes two kinds of output: the error says
+    /// whether --table-format or --corpus-format was meant. Hidden so that
+    /// completions do not offer it.
+    #[arg(long, hide = true, value_name = "FMT")]
     pub format: Option<String>,
     /// Also write the stage-1 clean tables into DIR.
     #[arg(long, value_name = "DIR")]
@@ -260,16 +342,16 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct SamplesArgs {
-    /// Directory to write the spreadsheets into.
+    /// Directory to write the spreadsheets into (`-` is refused).
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Number of files. Default: 4.
+    /// Number of files.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub files: usize,
-    /// Rows per file. Default: 2000.
+    /// Rows per file.
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub rows: usize,
-    /// Random seed. Default: 1.
+    /// Random seed.
     #[arg(long, default_value_t = 1, value_name = "S")]
     pub seed: u64,
     /// Write CSV (UTF-8) instead of xlsx.

@@ -21,13 +21,20 @@
 //! [extract]
 //! chunk_size = 25
 //! prefix = "clean_data"
-//! format = "xlsx"                # or "csv"
+//! format = "xlsx"                # or "csv" (alias key: table_format)
 //! compression_level = 3
 //! [dialogues]
 //! val_size = 10000
 //! seed = 1
-//! format = "txt,jsonl"
+//! format = "txt,jsonl"           # (alias key: corpus_format)
 //! ```
+//!
+//! On the command line the two formats have two names, `--table-format`
+//! and `--corpus-format`, because `run` takes both; `--format` stays an
+//! alias where a command has only one of them (extract: table; dialogues,
+//! merge: corpus) and is refused by `run` with a message naming the flag
+//! meant. The file keeps its `format` keys: each sits in its stage's
+//! section, so it was never ambiguous there.
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +42,8 @@ use serde::Deserialize;
 
 use crate::chunk::{ChunkRange, Shard};
 use crate::cli::{
-    Cli, Command, CommonArgs, MatchArg, SamplesArgs, Stage1Args, Stage2Args, TableFormatArg,
+    Cli, Command, CommonArgs, MatchArg, PlanFormat, SamplesArgs, ShellArg, Stage1Args, Stage2Args,
+    TableFormatArg,
 };
 use crate::dialogue::CorpusFormat;
 use crate::error::{Error, Result};
@@ -75,6 +83,65 @@ pub enum Job {
     Merge(Config),
     Run(Config),
     Samples(SamplesConfig),
+    /// `completions SHELL`: print the script.
+    Completions(ShellArg),
+    /// `man`: print the man page.
+    Man,
+}
+
+/// `-o -` would create a directory named `-`: every command's outputs
+/// are several files in a directory, so there is no stream to send to
+/// stdout. Refused as a usage error before anything is touched.
+fn check_not_stdout(flag: &str, dir: &Path) -> Result<()> {
+    if dir.as_os_str() == "-" {
+        return Err(Error::Usage(format!(
+            "{flag} -: the outputs are files in a directory, not a stream; give a directory \
+             (use ./- for a directory really named -)"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks of the flags every processing command shares, before any
+/// config is built: `-o -` refused, and `--dry-run` with `--report`
+/// refused (a dry run writes nothing, not even the report;
+/// `--dry-run=json` is its machine-readable form).
+fn check_common(a: &CommonArgs) -> Result<()> {
+    check_not_stdout("-o", &a.out)?;
+    if a.dry_run.is_some() && a.run.report.is_some() {
+        return Err(Error::Usage(
+            "--dry-run writes nothing, not even --report; use --dry-run=json for a machine-readable plan"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Where the JSON report goes: nowhere on a dry run, not even the
+/// failure report of a refused `--dry-run --report`.
+fn report_of(a: &CommonArgs) -> Option<PathBuf> {
+    match a.dry_run {
+        Some(_) => None,
+        None => a.run.report.clone(),
+    }
+}
+
+/// `run --format X`: `run` writes tables (with --keep-clean) and a
+/// corpus, so a bare `--format` has two meanings there. Refused, naming
+/// the flag the value belongs to.
+fn run_format_error(value: &str) -> Error {
+    let table = value
+        .split(',')
+        .map(str::trim)
+        .all(|v| v == "xlsx" || v == "csv");
+    let meant = if table {
+        format!("--table-format {value} (the --keep-clean tables)")
+    } else {
+        format!("--corpus-format {value} (the corpus)")
+    };
+    Error::Usage(format!(
+        "run --format is ambiguous: run writes tables and a corpus; use --table-format (xlsx, csv) or --corpus-format (txt, jsonl); here probably {meant}"
+    ))
 }
 
 /// `sheetsift samples`' options.
@@ -97,57 +164,73 @@ impl Invocation {
         match cli.command {
             Command::Extract(a) => Invocation {
                 quiet: a.common.run.quiet,
-                report: a.common.run.report.clone(),
-                job: Config::build(
-                    &a.common,
-                    Some(&a.stage1),
-                    None,
-                    a.format.map(TableFormatArg::into),
-                    None,
-                    None,
-                )
-                .map(Job::Extract),
+                report: report_of(&a.common),
+                job: check_common(&a.common)
+                    .and_then(|()| {
+                        Config::build(
+                            &a.common,
+                            Some(&a.stage1),
+                            None,
+                            a.table_format.map(TableFormatArg::into),
+                            None,
+                            None,
+                        )
+                    })
+                    .map(Job::Extract),
             },
             Command::Dialogues(a) => Invocation {
                 quiet: a.common.run.quiet,
-                report: a.common.run.report.clone(),
-                job: Config::build(
-                    &a.common,
-                    // Only --shard of the stage-1 options: the rest keep
-                    // their defaults, as with no stage-1 options at all.
-                    Some(&Stage1Args {
-                        shard: a.shard.clone(),
-                        ..Stage1Args::default()
+                report: report_of(&a.common),
+                job: check_common(&a.common)
+                    .and_then(|()| {
+                        Config::build(
+                            &a.common,
+                            // Only --shard of the stage-1 options: the rest
+                            // keep their defaults, as with no stage-1
+                            // options at all.
+                            Some(&Stage1Args {
+                                shard: a.shard.clone(),
+                                ..Stage1Args::default()
+                            }),
+                            Some(&a.stage2),
+                            None,
+                            a.corpus_format.as_deref(),
+                            None,
+                        )
+                    })
+                    .map(|mut c| {
+                        c.ignore_manifests = a.ignore_manifests;
+                        Job::Dialogues(c)
                     }),
-                    Some(&a.stage2),
-                    None,
-                    a.format.as_deref(),
-                    None,
-                )
-                .map(|mut c| {
-                    c.ignore_manifests = a.ignore_manifests;
-                    Job::Dialogues(c)
-                }),
             },
             Command::Run(a) => Invocation {
                 quiet: a.common.run.quiet,
-                report: a.common.run.report.clone(),
+                report: report_of(&a.common),
                 job: if a.stage1.resume {
                     // Accepted and ignored before: `run` has no per-chunk
                     // outputs of its own to resume.
                     Err(Error::Usage(
                         "--resume applies to `extract`; `run` has no per-chunk outputs to resume (run `extract --resume`, then `dialogues`)".into(),
                     ))
+                } else if let Some(v) = &a.format {
+                    Err(run_format_error(v))
                 } else {
-                    Config::build(
-                        &a.common,
-                        Some(&a.stage1),
-                        Some(&a.stage2),
-                        None,
-                        a.format.as_deref(),
-                        a.keep_clean.clone(),
-                    )
-                    .map(Job::Run)
+                    check_common(&a.common)
+                        .and_then(|()| match &a.keep_clean {
+                            Some(d) => check_not_stdout("--keep-clean", d),
+                            None => Ok(()),
+                        })
+                        .and_then(|()| {
+                            Config::build(
+                                &a.common,
+                                Some(&a.stage1),
+                                Some(&a.stage2),
+                                a.table_format.map(TableFormatArg::into),
+                                a.corpus_format.as_deref(),
+                                a.keep_clean.clone(),
+                            )
+                        })
+                        .map(Job::Run)
                 },
             },
             Command::Merge(a) => {
@@ -157,6 +240,7 @@ impl Invocation {
                     inputs: vec![a.dir.clone()],
                     out: a.dir.clone(),
                     run: a.run.clone(),
+                    dry_run: None,
                     sheet: None,
                     encoding: None,
                     agent_col: None,
@@ -173,7 +257,7 @@ impl Invocation {
                         None,
                         Some(&a.stage2),
                         None,
-                        a.format.as_deref(),
+                        a.corpus_format.as_deref(),
                         None,
                     )
                     .map(Job::Merge),
@@ -182,7 +266,18 @@ impl Invocation {
             Command::Samples(a) => Invocation {
                 quiet: a.quiet,
                 report: None,
-                job: Ok(Job::Samples(SamplesConfig::from_args(&a))),
+                job: check_not_stdout("-o", &a.out)
+                    .map(|()| Job::Samples(SamplesConfig::from_args(&a))),
+            },
+            Command::Completions(a) => Invocation {
+                quiet: true,
+                report: None,
+                job: Ok(Job::Completions(a.shell)),
+            },
+            Command::Man => Invocation {
+                quiet: true,
+                report: None,
+                job: Ok(Job::Man),
             },
         }
     }
@@ -248,6 +343,8 @@ pub struct Config {
     pub ignore_manifests: bool,
     /// `--memory-limit` in bytes.
     pub memory_limit: u64,
+    /// `--dry-run`: print the plan in this format instead of running.
+    pub dry_run: Option<PlanFormat>,
 }
 
 impl Config {
@@ -335,6 +432,7 @@ struct FilterSection {
 struct ExtractSection {
     chunk_size: Option<usize>,
     prefix: Option<String>,
+    #[serde(alias = "table_format")]
     format: Option<TableFormat>,
     compression_level: Option<u8>,
 }
@@ -344,6 +442,7 @@ struct ExtractSection {
 struct DialoguesSection {
     val_size: Option<f64>,
     seed: Option<u32>,
+    #[serde(alias = "corpus_format")]
     format: Option<String>,
     memory_limit: Option<String>,
 }
@@ -374,7 +473,7 @@ fn parse_corpus_format(s: &str) -> Result<Vec<CorpusFormat>> {
             "jsonl" => CorpusFormat::Jsonl,
             other => {
                 return Err(Error::Usage(format!(
-                    "--format: unknown corpus format {other:?} (txt, jsonl)"
+                    "--corpus-format: unknown corpus format {other:?} (txt, jsonl)"
                 )))
             }
         };
@@ -507,6 +606,7 @@ impl Config {
             corpus_formats: parse_corpus_format(&corpus)?,
             keep_clean,
             ignore_manifests: false,
+            dry_run: common.dry_run,
             memory_limit: parse_size(
                 s2.memory_limit
                     .as_deref()

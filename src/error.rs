@@ -64,9 +64,9 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   1        fatal error (unwritable output, another run holds the output's lock, no
            dialogues, a --val-size the corpus cannot meet); nothing half-written
            left
-  2        usage error: bad flag or config, missing input, --report not writable,
-           no input file found, a selection of no chunk, a directory dialogues
-           refuses (not one complete run)
+  2        usage error: bad flag or config (`-o -`, `run --format`), missing
+           input, --report not writable, no input file found, a selection of
+           no chunk, a directory dialogues refuses (not one complete run)
   3        finished, but some input files or chunks failed (see the summary / --report)
   130/143  interrupted by SIGINT/SIGTERM; temporaries removed, finished outputs kept";
 

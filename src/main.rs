@@ -4,10 +4,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use sheetsift::cli::Cli;
 use sheetsift::cmd;
+use sheetsift::cmd::plan::Planned;
 use sheetsift::config::{Invocation, Job};
 use sheetsift::error::{Error, Exit};
 use sheetsift::outdir::preflight;
@@ -49,7 +48,7 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         let _ = writeln!(std::io::stderr(), "sheetsift: internal error{at}: {msg}");
     }));
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -76,11 +75,22 @@ fn main() -> ExitCode {
         None => Ok(job),
     });
     let result = job.and_then(|job| match job {
-        Job::Extract(cfg) => cmd::extract::run(&cfg).map(Some),
-        Job::Dialogues(cfg) => cmd::dialogues::run(&cfg).map(Some),
+        Job::Extract(cfg) => match cfg.dry_run {
+            Some(f) => cmd::plan::run(Planned::Extract, &cfg, f).map(|()| None),
+            None => cmd::extract::run(&cfg).map(Some),
+        },
+        Job::Dialogues(cfg) => match cfg.dry_run {
+            Some(f) => cmd::plan::run(Planned::Dialogues, &cfg, f).map(|()| None),
+            None => cmd::dialogues::run(&cfg).map(Some),
+        },
         Job::Merge(cfg) => cmd::merge::run(&cfg).map(Some),
-        Job::Run(cfg) => cmd::run::run(&cfg).map(Some),
+        Job::Run(cfg) => match cfg.dry_run {
+            Some(f) => cmd::plan::run(Planned::Run, &cfg, f).map(|()| None),
+            None => cmd::run::run(&cfg).map(Some),
+        },
         Job::Samples(cfg) => cmd::samples::run(&cfg).map(|()| None),
+        Job::Completions(shell) => cmd::completions::completions(shell).map(|()| None),
+        Job::Man => cmd::completions::man().map(|()| None),
     });
     let code = match result {
         Ok(Some(summary)) => {

@@ -375,7 +375,7 @@ fn a_too_long_cell_fails_its_chunk_in_xlsx_and_is_kept_whole_in_csv() {
         .expect_code(3);
     assert!(
         r.stderr.contains("in/a.csv: sheet csv row 3 column 消息内容: text of 40000 UTF-16 units is over the xlsx cell limit")
-            && r.stderr.contains("--format csv"),
+            && r.stderr.contains("--table-format csv"),
         "{}",
         r.stderr
     );

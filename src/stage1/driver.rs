@@ -119,7 +119,7 @@ pub fn read_chunks(
                 let kept: u64 = read.book.sheets.iter().map(|s| s.rows.len() as u64).sum();
                 report.rows_kept += kept;
                 if let Some(msg) = read.too_long {
-                    let reason = format!("{msg}; use --format csv to keep it whole");
+                    let reason = format!("{msg}; use --table-format csv to keep it whole");
                     progress.println(&format!("error: {}: {reason}", path.display()));
                     report.files_failed.push(FailedFile {
                         path: path.clone(),

@@ -25,7 +25,7 @@ use self::per_file::{one_file, FileDialogues};
 use crate::config::Config;
 use crate::dialogue::{self, Corpus};
 use crate::discover::discover;
-use crate::error::{Error, Result};
+use crate::error::{Error, FileError, Result};
 use crate::fs::ensure_dir;
 use crate::interrupt;
 use crate::outdir::preflight;
@@ -41,28 +41,12 @@ pub use self::run::run;
 pub fn dialogues(cfg: &Config) -> Result<Report> {
     let started = Instant::now();
     let mut report = Report::new("dialogues");
-    preflight::check_inputs_exist(&cfg.inputs).map_err(Error::Usage)?;
-    if preflight::check_out_dir(&cfg.out).is_err() {
-        return Err(Error::output(
-            &cfg.out,
-            "output path exists and is not a directory",
-        ));
-    }
-    let found = discover(&cfg.inputs)?;
-    let all = found.files;
-    if all.is_empty() {
-        let mut msg = preflight::nothing_found(&cfg.inputs);
-        for e in &found.unlisted {
-            msg.push_str(&format!("\n{e}"));
-        }
-        return Err(Error::Usage(msg));
-    }
+    let (all, unlisted, notes) = plan(cfg)?;
     // A directory that could not be listed is a failed input (exit 3).
-    for e in &found.unlisted {
+    for e in &unlisted {
         // Errors are printed even with --quiet.
         eprintln!("{}", report.fail_file(e));
     }
-    let notes = check::check_inputs(cfg, &all)?;
     print_notes(&mut report, notes, cfg.quiet);
     report.files_found = all.len();
     ensure_dir(&cfg.out)?;
@@ -117,6 +101,33 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     }
     report.rows_read = corpus.rows_read;
     finish(cfg, corpus, report, started)
+}
+
+/// `dialogues` planned before anything is created: the inputs exist, `-o`
+/// is not a file, the files discovered in the global order, and the
+/// directories checked against their manifests (a refusal is exit 2).
+/// Returns the files, the directories that could not be listed (failed
+/// inputs, exit 3) and the notes to print. Shared with the dry run, so
+/// that it refuses what the run would refuse.
+pub fn plan(cfg: &Config) -> Result<(Vec<PathBuf>, Vec<FileError>, Vec<String>)> {
+    preflight::check_inputs_exist(&cfg.inputs).map_err(Error::Usage)?;
+    if preflight::check_out_dir(&cfg.out).is_err() {
+        return Err(Error::output(
+            &cfg.out,
+            "output path exists and is not a directory",
+        ));
+    }
+    let found = discover(&cfg.inputs)?;
+    let all = found.files;
+    if all.is_empty() {
+        let mut msg = preflight::nothing_found(&cfg.inputs);
+        for e in &found.unlisted {
+            msg.push_str(&format!("\n{e}"));
+        }
+        return Err(Error::Usage(msg));
+    }
+    let notes = check::check_inputs(cfg, &all)?;
+    Ok((all, found.unlisted, notes))
 }
 
 /// Print notes (unless `quiet`) and warnings (always), and keep them in

@@ -30,6 +30,14 @@ use crate::pool::thread_pool;
 use crate::report::{ChunkReport, Report};
 use crate::write::TableFormat;
 
+/// Where `run` writes its corpus: `-o`, or a shard's own OUT/shard-K-of-N/.
+pub fn corpus_dir(cfg: &Config) -> std::path::PathBuf {
+    match cfg.shard {
+        Some(s) => cfg.out.join(format!("shard-{}-of-{}", s.index, s.count)),
+        None => cfg.out.clone(),
+    }
+}
+
 /// Both stages in one pass: `sheetsift run`.
 pub fn run(cfg: &Config) -> Result<Report> {
     let started = Instant::now();
@@ -43,11 +51,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
         report.conclude(started.elapsed());
         return Ok(report);
     }
-    // A shard's corpus is its own: OUT/shard-K-of-N/.
-    let out = match cfg.shard {
-        Some(s) => cfg.out.join(format!("shard-{}-of-{}", s.index, s.count)),
-        None => cfg.out.clone(),
-    };
+    let out = corpus_dir(cfg);
     let mut shard_cfg;
     let cfg = if out != cfg.out {
         shard_cfg = cfg.clone();

@@ -17,7 +17,7 @@ use crate::progress::Progress;
 
 pub use self::jsonl::jsonl_line;
 
-/// A corpus format of `--format` (txt is always written).
+/// A corpus format of `--corpus-format` (txt is always written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CorpusFormat {
     /// `OUT/std/SET.txt` and, reversed, `OUT/mmi/SET.txt`: the reference's.
@@ -34,6 +34,31 @@ pub trait CorpusOutput {
     fn finish(self: Box<Self>) -> Result<()>;
 }
 
+/// The sets in the order they are written.
+const SETS: [&str; 2] = ["train", "val"];
+
+/// The (directory, extension) of each file `format` writes per set.
+fn layout(format: CorpusFormat) -> &'static [(&'static str, &'static str)] {
+    match format {
+        CorpusFormat::Txt => &[("std", "txt"), ("mmi", "txt")],
+        CorpusFormat::Jsonl => &[("jsonl", "jsonl")],
+    }
+}
+
+/// Every file [`write_corpus`] writes under `out`, in its order (what a
+/// dry run prints).
+pub fn corpus_paths(out: &Path, formats: &[CorpusFormat]) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for set in SETS {
+        for &f in formats {
+            for (dir, ext) in layout(f) {
+                v.push(out.join(dir).join(format!("{set}.{ext}")));
+            }
+        }
+    }
+    v
+}
+
 /// The files of `format` for the set `set` (`train`, `val`) under `out`:
 /// each with its atomic guard, the output writing into its open temporary
 /// (never reopened by name).
@@ -48,10 +73,11 @@ fn open(
         ensure_dir(&d)?;
         AtomicFile::new(&d.join(format!("{set}.{ext}")))
     };
+    let names = layout(format);
     Ok(match format {
         CorpusFormat::Txt => {
-            let std = file("std", "txt")?;
-            let mmi = file("mmi", "txt")?;
+            let std = file(names[0].0, names[0].1)?;
+            let mmi = file(names[1].0, names[1].1)?;
             let std_out = txt::Forward::create(std.try_clone()?, std.tmp_path());
             let mmi_out = mmi::Reversed::spawn(mmi.try_clone()?, mmi.tmp_path(), jobs)?;
             vec![
@@ -60,7 +86,7 @@ fn open(
             ]
         }
         CorpusFormat::Jsonl => {
-            let f = file("jsonl", "jsonl")?;
+            let f = file(names[0].0, names[0].1)?;
             let o = jsonl::Jsonl::create(f.try_clone()?, f.tmp_path());
             vec![(f, Box::new(o) as Box<dyn CorpusOutput>)]
         }
@@ -91,7 +117,7 @@ pub fn write_corpus(
     let mut progress = Progress::new(corpus.len() as u64, "dialogues", quiet);
     progress.set_prefix("write");
     let mut files = Vec::new();
-    for (set, order) in [("train", &train), ("val", &val)] {
+    for (set, order) in SETS.into_iter().zip([&train, &val]) {
         let mut outputs = Vec::new();
         for &f in formats {
             outputs.extend(open(f, out, set, jobs)?);
