@@ -323,18 +323,13 @@ pub struct RunArgs {
     #[command(flatten)]
     pub stage2: Stage2Args,
     /// Corpus formats, comma-separated: txt (always written), jsonl.
-    /// Default: txt. (A bare `--format` is refused by `run`, which writes
-    /// tables and a corpus.)
-    #[arg(long, value_name = "FMT")]
+    /// Default: txt. (`--format`, the alias, keeps the meaning it always
+    /// had in `run`; a table format given to it names --table-format.)
+    #[arg(long, visible_alias = "format", value_name = "FMT")]
     pub corpus_format: Option<String>,
     /// Format of the --keep-clean tables. Default: xlsx.
     #[arg(long, value_enum, value_name = "FMT")]
     pub table_format: Option<TableFormatArg>,
-    /// Refused in `run`, which writes two kinds of output: the error says
-    /// whether --table-format or --corpus-format was meant. Hidden so that
-    /// completions do not offer it.
-    #[arg(long, hide = true, value_name = "FMT")]
-    pub format: Option<String>,
     /// Also write the stage-1 clean tables into DIR.
     #[arg(long, value_name = "DIR")]
     pub keep_clean: Option<PathBuf>,

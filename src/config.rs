@@ -32,8 +32,9 @@
 //! On the command line the two formats have two names, `--table-format`
 //! and `--corpus-format`, because `run` takes both; `--format` stays an
 //! alias where a command has only one of them (extract: table; dialogues,
-//! merge: corpus) and is refused by `run` with a message naming the flag
-//! meant. The file keeps its `format` keys: each sits in its stage's
+//! merge: corpus) and in `run`, where it always meant the corpus format
+//! (a table format given to it is refused, naming --table-format). The
+//! file keeps its `format` keys: each sits in its stage's
 //! section, so it was never ambiguous there.
 
 use std::path::{Path, PathBuf};
@@ -126,24 +127,6 @@ fn report_of(a: &CommonArgs) -> Option<PathBuf> {
     }
 }
 
-/// `run --format X`: `run` writes tables (with --keep-clean) and a
-/// corpus, so a bare `--format` has two meanings there. Refused, naming
-/// the flag the value belongs to.
-fn run_format_error(value: &str) -> Error {
-    let table = value
-        .split(',')
-        .map(str::trim)
-        .all(|v| v == "xlsx" || v == "csv");
-    let meant = if table {
-        format!("--table-format {value} (the --keep-clean tables)")
-    } else {
-        format!("--corpus-format {value} (the corpus)")
-    };
-    Error::Usage(format!(
-        "run --format is ambiguous: run writes tables and a corpus; use --table-format (xlsx, csv) or --corpus-format (txt, jsonl); here probably {meant}"
-    ))
-}
-
 /// `sheetsift samples`' options.
 #[derive(Debug, Clone)]
 pub struct SamplesConfig {
@@ -212,8 +195,6 @@ impl Invocation {
                     Err(Error::Usage(
                         "--resume applies to `extract`; `run` has no per-chunk outputs to resume (run `extract --resume`, then `dialogues`)".into(),
                     ))
-                } else if let Some(v) = &a.format {
-                    Err(run_format_error(v))
                 } else {
                     check_common(&a.common)
                         .and_then(|()| match &a.keep_clean {
@@ -471,6 +452,14 @@ fn parse_corpus_format(s: &str) -> Result<Vec<CorpusFormat>> {
         let f = match part {
             "txt" => CorpusFormat::Txt,
             "jsonl" => CorpusFormat::Jsonl,
+            // A table format given where a corpus format is meant (`run
+            // --format csv`: `--format` is the corpus format's alias there,
+            // as it always was): name the flag that takes it.
+            other @ ("xlsx" | "csv") => {
+                return Err(Error::Usage(format!(
+                    "--corpus-format: {other:?} is a table format, not a corpus format (txt, jsonl); the tables' format is --table-format {other}"
+                )))
+            }
             other => {
                 return Err(Error::Usage(format!(
                     "--corpus-format: unknown corpus format {other:?} (txt, jsonl)"

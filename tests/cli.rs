@@ -357,13 +357,20 @@ fn run_takes_both_formats_by_their_own_names() {
 }
 
 #[test]
-fn run_refuses_a_bare_format_and_names_the_flag_meant() {
+fn run_format_keeps_its_corpus_meaning_and_a_table_format_names_the_flag() {
     let d = Dir::new();
     samples(&d, "in", 2);
-    for (value, meant) in [
-        ("csv", "--table-format csv"),
-        ("txt,jsonl", "--corpus-format txt,jsonl"),
-    ] {
+    // `run --format jsonl` worked before the rename and still does: the
+    // same corpus as --corpus-format.
+    for (flag, out) in [("--format", "old"), ("--corpus-format", "new")] {
+        d.cmd(&["run", "in", "-o", out, flag, "txt,jsonl", "--val-size", "0.1", "-q"])
+            .timeout(T)
+            .expect_code(0);
+    }
+    for f in ["std/train.txt", "jsonl/train.jsonl"] {
+        assert_same_bytes(&d.join("old").join(f), &d.join("new").join(f));
+    }
+    for (value, meant) in [("csv", "--table-format csv"), ("xlsx", "--table-format xlsx")] {
         let r = d
             .cmd(&[
                 "run",
@@ -380,14 +387,13 @@ fn run_refuses_a_bare_format_and_names_the_flag_meant() {
         assert!(r.stderr.contains(meant), "{value}: {}", r.stderr);
         assert!(!d.join("out").exists(), "a refused run created its output");
     }
-    // Where `--format` has one meaning it is a documented alias; in run it
-    // is not offered at all.
-    for c in ["extract", "dialogues", "merge"] {
+    // `--format` is a documented alias everywhere, of the one format each
+    // command had it for.
+    for c in ["extract", "dialogues", "merge", "run"] {
         let help = stdout_of(&d, &[c, "--help"]);
         assert!(help.contains("alias: --format"), "{c}:\n{help}");
     }
     let help = stdout_of(&d, &["run", "--help"]);
-    assert!(!help.contains("alias: --format"), "{help}");
     assert!(help.contains("--table-format") && help.contains("--corpus-format"));
 }
 
@@ -608,13 +614,18 @@ fn dialogues_dry_run_names_the_corpus_or_the_shards_part() {
         .stdout;
     assert!(text.contains("--shard 1/2 reads files 1..3"), "{text}");
     assert!(text.contains("sh/parts/part-1-of-2.bin"), "{text}");
+    assert!(text.contains("sh/parts/part-1-of-2.json"), "{text}");
     assert!(!d.join("sh").exists());
     d.cmd(&["dialogues", "in", "-o", "sh", "--shard", "1/2", "-q"])
         .timeout(T)
         .expect_code(0);
+    // The part and its manifest entry.
     assert_eq!(
         visible_files(&d, "sh"),
-        BTreeSet::from(["sh/parts/part-1-of-2.bin".to_string()])
+        BTreeSet::from([
+            "sh/parts/part-1-of-2.bin".to_string(),
+            "sh/parts/part-1-of-2.json".to_string()
+        ])
     );
 }
 

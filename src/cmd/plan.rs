@@ -130,6 +130,8 @@ pub fn plan(cmd: Planned, cfg: &Config) -> Result<DryRun> {
                 dry.shard_files = Some([r.start, r.end]);
                 dry.outputs
                     .push(show(&parts::part_path(&cfg.out, s.index, s.count)));
+                dry.outputs
+                    .push(show(&parts::manifest_path(&cfg.out, s.index, s.count)));
             }
             None => {
                 dry.outputs = corpus_paths(&cfg.out, &cfg.corpus_formats)
