@@ -15,7 +15,9 @@ use crate::interrupt;
 use crate::pool::ordered_map;
 use crate::progress::Progress;
 use crate::read::{ReadOptions, Sheet, Workbook};
-use crate::report::{ChunkReport, ChunkStatus, FailedFile, Report};
+use crate::report::{
+    seconds, ChunkReport, ChunkStatus, FailedFile, FileDrops, FileEntry, FileStatus, Report,
+};
 use crate::value::Value;
 use crate::write::{long_cell, MAX_TEXT_UTF16};
 
@@ -45,6 +47,9 @@ pub fn read_chunks(
     let mut selected = Vec::new();
     for c in plan.selected.iter().cloned() {
         if skip(&c) {
+            for i in c.files.clone() {
+                report.file_entry(FileEntry::new(&files[i], i, FileStatus::Skipped));
+            }
             report.chunks.push(ChunkReport {
                 index: c.index,
                 first_file: c.first(),
@@ -75,9 +80,12 @@ pub fn read_chunks(
     }
     let opts = Arc::new(opts);
     let filter = Arc::new(cfg.filter.clone());
+    // Each result with the seconds its worker took, for the report.
     let results = ordered_map(pool, work, readers, move |(_, path): (usize, PathBuf)| {
-        read_one(&path, &opts, &filter, check_xlsx_limit)
-            .map_err(|kind| FileError::new(&path, kind))
+        let t = std::time::Instant::now();
+        let r = read_one(&path, &opts, &filter, check_xlsx_limit)
+            .map_err(|kind| FileError::new(&path, kind));
+        (r, seconds(t.elapsed()))
     });
 
     let mut results = results.zip(
@@ -93,6 +101,12 @@ pub fn read_chunks(
             // `Interrupted`, which is not that file's failure.
             interrupt::check()?;
             let path = &files[global];
+            let (result, secs) = match result {
+                Ok((r, secs)) => (Ok(r), Some(secs)),
+                Err(p) => (Err(p), None),
+            };
+            let mut entry = FileEntry::new(path, global, FileStatus::Failed);
+            entry.seconds = secs;
             if let Some(read) =
                 report.take_file(path, result, |r: &FileRead| &r.book.notes, &mut progress)
             {
@@ -100,8 +114,19 @@ pub fn read_chunks(
                 report.rows_dropped.merge(&read.drops);
                 let kept: u64 = read.book.sheets.iter().map(|s| s.rows.len() as u64).sum();
                 report.rows_kept += kept;
+                entry.status = FileStatus::Ok;
+                entry.rows_read = Some(read.rows_read);
+                entry.rows_kept = Some(kept);
+                entry.rows_dropped = Some(FileDrops {
+                    missing: Some(read.drops.missing),
+                    system: Some(read.drops.system),
+                    duplicate: None,
+                });
                 if let Some(msg) = read.too_long {
+                    // Read, but its chunk is not written because of it.
                     let reason = format!("{msg}; use --format csv to keep it whole");
+                    entry.status = FileStatus::Failed;
+                    entry.error = Some(reason.clone());
                     progress.println(&format!("error: {}: {reason}", path.display()));
                     report.files_failed.push(FailedFile {
                         path: path.clone(),
@@ -117,6 +142,7 @@ pub fn read_chunks(
                     sink.file(c, read.book.sheets)?;
                 }
             }
+            report.file_entry(entry);
         }
         sink.end(
             c,
