@@ -773,3 +773,45 @@ impl Report {
         af.commit()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64, millis: u32) -> String {
+        rfc3339(SystemTime::UNIX_EPOCH + Duration::new(secs, millis * 1_000_000))
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000Z");
+        // 2000-02-29 (a leap day of a century year divisible by 400).
+        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(at(1_709_251_199, 999), "2024-02-29T23:59:59.999Z");
+        // 2100 is no leap year: 28 February is followed by 1 March.
+        assert_eq!(at(4_107_542_400, 0), "2100-03-01T00:00:00.000Z");
+        assert_eq!(at(1_796_281_507, 123), "2026-12-03T07:05:07.123Z");
+    }
+
+    #[test]
+    fn error_kinds_are_words_the_schema_lists() {
+        let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
+        let kinds = &schema["$defs"]["error"]["properties"]["kind"]["enum"];
+        for e in [
+            Error::Usage("x".into()),
+            Error::io(Path::new("p"), std::io::Error::other("x")),
+            Error::Split("x".into()),
+            Error::Interrupted {
+                name: "SIGINT",
+                signal: 2,
+            },
+            Error::ThreadStopped("writer"),
+        ] {
+            assert!(
+                kinds.as_array().unwrap().iter().any(|k| k == e.kind()),
+                "{}",
+                e.kind()
+            );
+        }
+    }
+}
