@@ -71,6 +71,9 @@ pub fn default_read_options() -> ReadOptions {
 /// know even when the job's options are invalid (whether to be quiet,
 /// where the JSON report goes).
 pub struct Invocation {
+    /// The subcommand's name (`extract`, ...), for the report of a run
+    /// whose options could not even be resolved.
+    pub command: &'static str,
     pub quiet: bool,
     pub report: Option<PathBuf>,
     pub job: Result<Job>,
@@ -127,6 +130,20 @@ fn report_of(a: &CommonArgs) -> Option<PathBuf> {
     }
 }
 
+impl Job {
+    /// The resolved options the report records (`samples` writes none).
+    pub fn report_options(&self) -> Option<crate::report::Options> {
+        let (command, cfg) = match self {
+            Job::Extract(c) => ("extract", c),
+            Job::Dialogues(c) => ("dialogues", c),
+            Job::Merge(c) => ("merge", c),
+            Job::Run(c) => ("run", c),
+            Job::Samples(_) | Job::Completions(_) | Job::Man => return None,
+        };
+        Some(crate::report::Options::of(command, cfg))
+    }
+}
+
 /// `sheetsift samples`' options.
 #[derive(Debug, Clone)]
 pub struct SamplesConfig {
@@ -146,6 +163,7 @@ impl Invocation {
     pub fn from_cli(cli: Cli) -> Invocation {
         match cli.command {
             Command::Extract(a) => Invocation {
+                command: "extract",
                 quiet: a.common.run.quiet,
                 report: report_of(&a.common),
                 job: check_common(&a.common)
@@ -162,6 +180,7 @@ impl Invocation {
                     .map(Job::Extract),
             },
             Command::Dialogues(a) => Invocation {
+                command: "dialogues",
                 quiet: a.common.run.quiet,
                 report: report_of(&a.common),
                 job: check_common(&a.common)
@@ -187,6 +206,7 @@ impl Invocation {
                     }),
             },
             Command::Run(a) => Invocation {
+                command: "run",
                 quiet: a.common.run.quiet,
                 report: report_of(&a.common),
                 job: if a.stage1.resume {
@@ -231,6 +251,7 @@ impl Invocation {
                     agent_value: None,
                 };
                 Invocation {
+                    command: "merge",
                     quiet: a.run.quiet,
                     report: a.run.report.clone(),
                     job: Config::build(
@@ -245,17 +266,20 @@ impl Invocation {
                 }
             }
             Command::Samples(a) => Invocation {
+                command: "samples",
                 quiet: a.quiet,
                 report: None,
                 job: check_not_stdout("-o", &a.out)
                     .map(|()| Job::Samples(SamplesConfig::from_args(&a))),
             },
             Command::Completions(a) => Invocation {
+                command: "completions",
                 quiet: true,
                 report: None,
                 job: Ok(Job::Completions(a.shell)),
             },
             Command::Man => Invocation {
+                command: "man",
                 quiet: true,
                 report: None,
                 job: Ok(Job::Man),
@@ -326,6 +350,23 @@ pub struct Config {
     pub memory_limit: u64,
     /// `--dry-run`: print the plan in this format instead of running.
     pub dry_run: Option<PlanFormat>,
+    /// `--config FILE`, for the report.
+    pub config_file: Option<PathBuf>,
+    /// Where the system-message phrases came from, for the report.
+    pub system_messages_source: SystemMessagesSource,
+}
+
+/// Where the system-message phrases of the filter came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SystemMessagesSource {
+    /// The built-in list.
+    #[default]
+    Builtin,
+    /// The config file's `system_messages` list.
+    Config,
+    /// A file of one phrase a line (`--system-messages` or the config
+    /// file's `system_messages_file`).
+    File(PathBuf),
 }
 
 impl Config {
@@ -517,17 +558,20 @@ impl Config {
         if jobs == 0 {
             return Err(Error::Usage("--jobs must be at least 1".into()));
         }
-        let phrases = if let Some(p) = &s1.system_messages {
-            read_phrases(p)?
+        let (phrases, system_messages_source) = if let Some(p) = &s1.system_messages {
+            (read_phrases(p)?, SystemMessagesSource::File(p.clone()))
         } else if let Some(list) = &file.filter.system_messages {
-            list.clone()
+            (list.clone(), SystemMessagesSource::Config)
         } else if let Some(p) = &file.filter.system_messages_file {
-            read_phrases(p)?
+            (read_phrases(p)?, SystemMessagesSource::File(p.clone()))
         } else {
-            DEFAULT_SYSTEM_MESSAGES
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
+            (
+                DEFAULT_SYSTEM_MESSAGES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                SystemMessagesSource::Builtin,
+            )
         };
         let match_mode = s1
             .match_mode
@@ -603,6 +647,8 @@ impl Config {
                     .unwrap_or("1G"),
             )
             .map_err(Error::Usage)?,
+            config_file: common.run.config.clone(),
+            system_messages_source,
         })
     }
 }

@@ -235,6 +235,39 @@ impl Error {
         move |source| Error::Thread { what, source }
     }
 
+    /// A stable word for this kind of error: the report's `error.kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::Config(_) => "config",
+            Error::Io { .. } => "io",
+            Error::Output { .. } => "output",
+            Error::Json { .. } => "json",
+            Error::Split(_) => "split",
+            Error::Manifest { .. } => "manifest",
+            Error::Thread { .. } => "thread",
+            Error::ThreadStopped(_) => "thread_stopped",
+            Error::Panicked { .. } => "panic",
+            Error::Part { .. } => "part",
+            Error::Spill { .. } => "spill",
+            Error::Interrupted { .. } => "interrupted",
+            Error::Busy(_) => "busy",
+        }
+    }
+
+    /// The file or directory the error is about, when it names one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::Io { path, .. }
+            | Error::Output { path, .. }
+            | Error::Json { path, .. }
+            | Error::Manifest { path, .. }
+            | Error::Part { path, .. }
+            | Error::Spill { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
     /// How the run ends on this error.
     pub fn exit(&self) -> Exit {
         match self {

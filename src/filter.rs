@@ -63,6 +63,16 @@ pub struct RowFilter {
 }
 
 impl RowFilter {
+    /// How phrases are matched (for the report's options).
+    pub fn match_mode(&self) -> MatchMode {
+        self.mode
+    }
+
+    /// The system-message phrases in use (for the report's options).
+    pub fn phrase_count(&self) -> usize {
+        self.phrases.len()
+    }
+
     pub fn new(phrases: Vec<String>, mode: MatchMode) -> RowFilter {
         let phrases: Vec<String> = phrases.into_iter().filter(|p| !p.is_empty()).collect();
         let matcher = match mode {

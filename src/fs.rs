@@ -131,4 +131,12 @@ pub mod path_text {
     pub fn list<S: Serializer>(v: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(v.iter().map(|p| p.to_string_lossy()))
     }
+
+    /// For `Option<Vec<PathBuf>>` fields.
+    pub fn option_list<S: Serializer>(v: &Option<Vec<PathBuf>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_seq(v.iter().map(|p| p.to_string_lossy())),
+            None => s.serialize_none(),
+        }
+    }
 }

@@ -11,7 +11,7 @@ use sheetsift::config::{Invocation, Job};
 use sheetsift::error::{Error, Exit};
 use sheetsift::outdir::preflight;
 use sheetsift::progress::eprint_line;
-use sheetsift::report::Report;
+use sheetsift::report::{Envelope, Report};
 
 // Reading allocates one small box per text cell; glibc malloc spent ~20% of
 // stage 2 in perf profiles, mimalloc a fraction of that.
@@ -19,10 +19,15 @@ use sheetsift::report::Report;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // The report's clock and command line, taken before anything else.
+    let (started, started_at) = (std::time::Instant::now(), std::time::SystemTime::now());
     // A reader child (read/isolate.rs): xls, xlsb and ods are read in a
     // separate process under resource limits.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == sheetsift::read::isolate::CHILD_ARG) {
+    if args
+        .get(1)
+        .is_some_and(|a| a == sheetsift::read::isolate::CHILD_ARG)
+    {
         return ExitCode::from(sheetsift::read::isolate::child_main(&args[2..]) as u8);
     }
     // A panic is a bug: say so plainly, without a backtrace dump. Worker and
@@ -65,7 +70,18 @@ fn main() -> ExitCode {
     if let Err(e) = sheetsift::interrupt::install() {
         eprint_line(&format!("sheetsift: cannot install signal handlers: {e}"));
     }
-    let Invocation { quiet, report, job } = Invocation::from_cli(cli);
+    let Invocation {
+        command,
+        quiet,
+        report,
+        job,
+    } = Invocation::from_cli(cli);
+    let argv = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut envelope = Envelope::start(argv, started_at);
+    envelope.options = job.as_ref().ok().and_then(|j| j.report_options());
     // Fail before working: a --report that cannot be written is a usage
     // error now, not after the whole job.
     let job = job.and_then(|job| match &report {
@@ -93,7 +109,8 @@ fn main() -> ExitCode {
         Job::Man => cmd::completions::man().map(|()| None),
     });
     let code = match result {
-        Ok(Some(summary)) => {
+        Ok(Some(mut summary)) => {
+            summary.stamp(envelope, started.elapsed(), std::time::SystemTime::now());
             if !quiet {
                 eprint_line(&summary.human());
             } else if summary.exit_code != 0 {
@@ -112,10 +129,13 @@ fn main() -> ExitCode {
             // Other threads may still be writing: remove their temporaries.
             sheetsift::interrupt::remove_temporaries();
             eprint_line(&format!("sheetsift: error: {e}"));
+            // The report of a run that stopped still says which command
+            // ran, with what, and why it stopped (`error`), and no counts.
             if let Some(p) = &report {
-                let mut r = Report::new("failed");
-                r.notes.push(e.to_string());
-                r.finish(std::time::Duration::ZERO, e.exit());
+                let mut r = Report::failed(command, &e);
+                r.stamp(envelope, started.elapsed(), std::time::SystemTime::now());
+                // Best effort: the error itself may be that the report's
+                // directory is unwritable, and it was printed above.
                 let _ = r.write_json(p);
             }
             e.exit_code()

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::Dir;
+use common::{check_report, Dir};
 use serde_yaml_ng::Value as Yaml;
 
 fn repo_file(rel: &str) -> PathBuf {
@@ -230,6 +230,8 @@ fn readme_kubernetes_indexed_job_parses_and_shards_by_job_completion_index() {
     }
     let pod_report = |k: usize| -> serde_json::Value {
         let path = on_volume(&report.replace("$(JOB_COMPLETION_INDEX)", &k.to_string()));
+        // Report v1, checked as the harness checks every report.
+        check_report(Path::new(&path), d.path(), 0);
         serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
             .unwrap()
     };

@@ -15,7 +15,9 @@ use crate::interrupt;
 use crate::pool::ordered_map;
 use crate::progress::Progress;
 use crate::read::{ReadOptions, Sheet, Workbook};
-use crate::report::{ChunkReport, ChunkStatus, FailedFile, Report};
+use crate::report::{
+    seconds, ChunkReport, ChunkStatus, FailedFile, FileDrops, FileEntry, FileStatus, Report,
+};
 use crate::table::Columns;
 use crate::value::Value;
 use crate::write::{long_cell, MAX_COLUMNS, MAX_TEXT_UTF16};
@@ -46,6 +48,9 @@ pub fn read_chunks(
     let mut selected = Vec::new();
     for c in plan.selected.iter().cloned() {
         if skip(&c) {
+            for i in c.files.clone() {
+                report.file_entry(FileEntry::new(&files[i], i, FileStatus::Skipped));
+            }
             report.chunks.push(ChunkReport {
                 index: c.index,
                 first_file: c.first(),
@@ -79,9 +84,12 @@ pub fn read_chunks(
     }
     let opts = Arc::new(opts);
     let filter = Arc::new(cfg.filter.clone());
+    // Each result with the seconds its worker took, for the report.
     let results = ordered_map(pool, work, readers, move |(_, path): (usize, PathBuf)| {
-        read_one(&path, &opts, &filter, check_xlsx_limit)
-            .map_err(|kind| FileError::new(&path, kind))
+        let t = std::time::Instant::now();
+        let r = read_one(&path, &opts, &filter, check_xlsx_limit)
+            .map_err(|kind| FileError::new(&path, kind));
+        (r, seconds(t.elapsed()))
     });
 
     let mut results = results.zip(
@@ -103,6 +111,12 @@ pub fn read_chunks(
             // `Interrupted`, which is not that file's failure.
             interrupt::check()?;
             let path = &files[global];
+            let (result, secs) = match result {
+                Ok((r, secs)) => (Ok(r), Some(secs)),
+                Err(p) => (Err(p), None),
+            };
+            // A file whose columns would not fit the chunk's xlsx table is
+            // that file's error.
             let result = result.map(|r| {
                 r.and_then(|read| match union.as_mut() {
                     Some(u) => columns_fit(c, u, &read.book.sheets)
@@ -111,6 +125,8 @@ pub fn read_chunks(
                     None => Ok(read),
                 })
             });
+            let mut entry = FileEntry::new(path, global, FileStatus::Failed);
+            entry.seconds = secs;
             if let Some(read) =
                 report.take_file(path, result, |r: &FileRead| &r.book.notes, &mut progress)
             {
@@ -118,8 +134,19 @@ pub fn read_chunks(
                 report.rows_dropped.merge(&read.drops);
                 let kept: u64 = read.book.sheets.iter().map(|s| s.rows.len() as u64).sum();
                 report.rows_kept += kept;
+                entry.status = FileStatus::Ok;
+                entry.rows_read = Some(read.rows_read);
+                entry.rows_kept = Some(kept);
+                entry.rows_dropped = Some(FileDrops {
+                    missing: Some(read.drops.missing),
+                    system: Some(read.drops.system),
+                    duplicate: None,
+                });
                 if let Some(msg) = read.too_long {
+                    // Read, but its chunk is not written because of it.
                     let reason = format!("{msg}; use --table-format csv to keep it whole");
+                    entry.status = FileStatus::Failed;
+                    entry.error = Some(reason.clone());
                     progress.println(&format!("error: {}: {reason}", path.display()));
                     report.files_failed.push(FailedFile {
                         path: path.clone(),
@@ -136,6 +163,7 @@ pub fn read_chunks(
                     sink.file(c, read.book.sheets)?;
                 }
             }
+            report.file_entry(entry);
         }
         sink.end(c, &accepted, files_ok, error, report, &progress)?;
     }
@@ -150,7 +178,7 @@ fn columns_fit(c: &Chunk, union: &mut Columns, sheets: &[Sheet]) -> Result<(), F
     for s in sheets {
         if s.columns.len() > MAX_COLUMNS {
             return Err(FileErrorKind::Limit(format!(
-                "sheet {} has {} columns, over the xlsx limit of {MAX_COLUMNS} columns a sheet; use --format csv to keep them",
+                "sheet {} has {} columns, over the xlsx limit of {MAX_COLUMNS} columns a sheet; use --table-format csv to keep them",
                 s.name,
                 s.columns.len()
             )));
@@ -159,7 +187,7 @@ fn columns_fit(c: &Chunk, union: &mut Columns, sheets: &[Sheet]) -> Result<(), F
     let total = union.len() + union.count_new(sheets.iter().flat_map(|s| &s.columns));
     if total > MAX_COLUMNS {
         return Err(FileErrorKind::Limit(format!(
-            "its columns would make chunk {}'s header {total} columns, over the xlsx limit of {MAX_COLUMNS} columns a sheet; use --format csv or a smaller --chunk-size",
+            "its columns would make chunk {}'s header {total} columns, over the xlsx limit of {MAX_COLUMNS} columns a sheet; use --table-format csv or a smaller --chunk-size",
             c.index
         )));
     }

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::pool::{channel_bound, thread_pool};
 use crate::progress::eprint_line;
-use crate::report::Report;
+use crate::report::{Report, StageTime};
 use crate::write::TableFormat;
 
 /// Print a run's notes (unless `quiet`) and keep them in the report.
@@ -64,6 +64,7 @@ pub fn extract(cfg: &Config) -> Result<Report> {
         .map_err(Error::thread("the writer thread"))?;
 
     let mut sink = StreamSink::new(cfg, tx);
+    let stage1 = Instant::now();
     let stage = read_chunks(
         cfg,
         &plan,
@@ -95,6 +96,8 @@ pub fn extract(cfg: &Config) -> Result<Report> {
         }
     }
     report.chunks.sort_by_key(|c| c.index);
+    report.chunk_outputs(&written);
+    report.stages.stage1 = StageTime::of(stage1.elapsed());
     let done = dir.finish(cfg, &plan, &report.chunks, &written, &skipped)?;
     notes(&mut report, done, cfg.quiet);
     report.conclude(started.elapsed());

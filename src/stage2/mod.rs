@@ -32,7 +32,9 @@ use crate::outdir::preflight;
 use crate::pool::{ordered_map, thread_pool};
 use crate::progress::eprint_line;
 use crate::progress::Progress;
-use crate::report::{DialogueReport, Report};
+use crate::report::{
+    seconds, DialogueReport, FileDrops, FileEntry, FileStatus, OutputFile, Report, StageTime,
+};
 
 pub use self::merge::merge;
 pub use self::run::run;
@@ -50,14 +52,15 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     print_notes(&mut report, notes, cfg.quiet);
     report.files_found = all.len();
     ensure_dir(&cfg.out)?;
-    let (files, mut part) = match cfg.shard {
+    // `first`: the global number of the first file read.
+    let (files, first, mut part) = match cfg.shard {
         Some(s) => {
             let range = parts::files_of(s, all.len());
             let run = parts::part_run(cfg, &all, s.count);
             let w = PartWriter::create(&cfg.out, run, s.index, range.clone())?;
-            (all[range].to_vec(), Some(w))
+            (all[range.clone()].to_vec(), range.start, Some(w))
         }
-        None => (all, None),
+        None => (all, 0, None),
     };
     report.files_selected = files.len();
     let mut progress = Progress::new(files.len() as u64, "files", cfg.quiet);
@@ -73,13 +76,33 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let agent_value = Arc::new(cfg.agent_value.clone());
     let spill = Arc::new(cfg.out.clone());
     let pool = thread_pool(cfg.jobs)?;
+    // Each result with the seconds its worker took, for the report.
     let results = ordered_map(pool, files.clone(), 2 * cfg.jobs, move |path: PathBuf| {
-        one_file(&path, &opts, &agent_value, &spill)
+        let t = Instant::now();
+        let r = one_file(&path, &opts, &agent_value, &spill);
+        (r, seconds(t.elapsed()))
     });
     let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
-    for (result, path) in results.zip(&files) {
+    for (i, (result, path)) in results.zip(&files).enumerate() {
         interrupt::check()?;
+        let (result, secs) = match result {
+            Ok((r, secs)) => (Ok(r), Some(secs)),
+            Err(p) => (Err(p), None),
+        };
         let fd = report.take_file(path, result, |f: &FileDialogues| &f.notes, &mut progress);
+        let mut entry = FileEntry::new(path, first + i, FileStatus::Failed);
+        entry.seconds = secs;
+        if let Some(fd) = &fd {
+            entry.status = FileStatus::Ok;
+            entry.rows_read = Some(fd.rows_read);
+            entry.rows_kept = Some(fd.rows_read - fd.dropped_missing - fd.dropped_duplicate);
+            entry.rows_dropped = Some(FileDrops {
+                missing: Some(fd.dropped_missing),
+                system: None,
+                duplicate: Some(fd.dropped_duplicate),
+            });
+        }
+        report.file_entry(entry);
         if let Some(p) = part.as_mut() {
             if let Some(fd) = &fd {
                 progress.inc(fd.rows_read);
@@ -100,7 +123,7 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
         return finish_part(p, report, started);
     }
     report.rows_read = corpus.rows_read;
-    finish(cfg, corpus, report, started)
+    finish(cfg, corpus, report, started, started)
 }
 
 /// `dialogues` planned before anything is created: the inputs exist, `-o`
@@ -149,27 +172,32 @@ fn finish_part(p: PartWriter, mut report: Report, started: Instant) -> Result<Re
     let h = p.header().clone();
     let (path, manifest) = p.finish(&report.files_failed, &report.notes)?;
     report.rows_read = h.rows_read;
+    report.outputs.push(OutputFile::of(&path)?);
     report.dialogues = Some(DialogueReport {
         rows_read: h.rows_read,
         rows_dropped_missing: h.rows_dropped_missing,
         rows_dropped_duplicate: h.rows_dropped_duplicate,
         dialogues: h.dialogues,
-        train: 0,
-        val: 0,
+        train: None,
+        val: None,
         messages_skipped: h.messages_skipped,
         spilled_to_disk: false,
         outputs: vec![path, manifest],
     });
+    report.stages.stage2 = StageTime::of(started.elapsed());
     report.conclude(started.elapsed());
     Ok(report)
 }
 
 /// Split and write a corpus, fill in the stage-2 part of the report.
+/// `stage2`: when stage 2 began (in `run`, now: its grouping was timed
+/// with stage 1).
 pub fn finish(
     cfg: &Config,
     corpus: Corpus,
     mut report: Report,
     started: Instant,
+    stage2: Instant,
 ) -> Result<Report> {
     let written = dialogue::write_corpus(
         &corpus,
@@ -185,12 +213,18 @@ pub fn finish(
         rows_dropped_missing: corpus.dropped_missing,
         rows_dropped_duplicate: corpus.dropped_duplicate,
         dialogues: corpus.len() as u64,
-        train: written.train,
-        val: written.val,
+        train: Some(written.train),
+        val: Some(written.val),
         messages_skipped: corpus.messages_skipped,
         spilled_to_disk: corpus.has_spilled(),
         outputs: written.outputs,
     });
+    // Hashed after the rename, from the page cache: the corpus writers
+    // stay as they are (byte-identical outputs), for one extra read.
+    for p in &report.dialogues.as_ref().expect("just set").outputs {
+        report.outputs.push(OutputFile::of(p)?);
+    }
+    report.stages.stage2 = StageTime::of(stage2.elapsed());
     report.conclude(started.elapsed());
     Ok(report)
 }

@@ -27,7 +27,7 @@ use crate::dialogue::group::reread_conversions;
 use crate::dialogue::{group, Corpus};
 use crate::error::Result;
 use crate::pool::thread_pool;
-use crate::report::{ChunkReport, Report};
+use crate::report::{ChunkReport, Report, StageTime};
 use crate::write::TableFormat;
 
 /// Where `run` writes its corpus: `-o`, or a shard's own OUT/shard-K-of-N/.
@@ -123,6 +123,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
             Ok(())
         },
     );
+    let stage1 = Instant::now();
     read_chunks(
         cfg,
         &plan,
@@ -133,9 +134,12 @@ pub fn run(cfg: &Config) -> Result<Report> {
         &mut sink,
     )?;
     drop(sink);
+    report.chunk_outputs(&written);
     if let Some(dir) = kept {
         let done = dir.finish(cfg, &plan, &report.chunks, &written, &HashMap::new())?;
         crate::stage1::extract::notes(&mut report, done, cfg.quiet);
     }
-    finish(cfg, corpus, report, started)
+    // Grouping happened chunk by chunk while reading: stage 1's time.
+    report.stages.stage1 = StageTime::of(stage1.elapsed());
+    finish(cfg, corpus, report, started, Instant::now())
 }

@@ -172,6 +172,19 @@ impl Cmd {
             "a panic reached the user:\n{}",
             run.report(&self.dir)
         );
+        // Every JSON report a test makes the binary write is checked
+        // against the schema and its semantics, right after the run (its
+        // outputs are as the run left them).
+        let cwd = self
+            .cmd
+            .get_current_dir()
+            .map_or_else(|| self.dir.clone(), Path::to_path_buf);
+        if let Some(rel) = report_arg(&self.cmd) {
+            let path = cwd.join(rel);
+            if path.is_file() {
+                check_report(&path, &cwd, run.code);
+            }
+        }
         run
     }
 
@@ -401,6 +414,145 @@ pub fn assert_cells(xlsx: &Path, cells_csv: &Path) {
 }
 
 /// The JSON report of a run.
+/// The `--report FILE` of a command line (also inside a `bash -c`
+/// script).
+pub fn report_arg(cmd: &Command) -> Option<String> {
+    let words: Vec<String> = cmd
+        .get_args()
+        .flat_map(|a| {
+            a.to_string_lossy()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    words.iter().enumerate().find_map(|(i, w)| {
+        if w == "--report" {
+            words.get(i + 1).cloned()
+        } else {
+            w.strip_prefix("--report=").map(str::to_string)
+        }
+    })
+}
+
+/// The report v1 schema, compiled once.
+pub fn report_validator() -> &'static jsonschema::Validator {
+    static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report.schema.json"),
+        )
+        .unwrap();
+        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("the report schema compiles")
+    })
+}
+
+/// Why a report breaks the schema (empty: it conforms).
+pub fn schema_errors(report: &serde_json::Value) -> Vec<String> {
+    report_validator()
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// Lowercase hex SHA-256 of a file.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Check one JSON report: it conforms to the schema, and what the schema
+/// cannot say holds: the exit code is the process's, the timestamps are
+/// in order, each output's bytes and hash are the file's (paths relative
+/// to `cwd`), every written chunk is among the outputs, and the per-file
+/// rows sum to the totals. Returns the report.
+pub fn check_report(path: &Path, cwd: &Path, code: i32) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let errors = schema_errors(&r);
+    assert!(
+        errors.is_empty(),
+        "{} breaks the report schema:\n{}\n{text}",
+        path.display(),
+        errors.join("\n")
+    );
+    assert_eq!(r["exit_code"], code, "{text}");
+    let (start, end) = (
+        r["started_at"].as_str().unwrap(),
+        r["finished_at"].as_str().unwrap(),
+    );
+    // Fixed-width RFC 3339 UTC (the schema's pattern): order as strings.
+    assert!(start <= end, "finished before it started: {text}");
+    let u = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    for o in r["outputs"].as_array().into_iter().flatten() {
+        let file = cwd.join(o["path"].as_str().unwrap());
+        assert_eq!(o["bytes"], std::fs::metadata(&file).unwrap().len(), "{o}");
+        assert_eq!(o["sha256"], sha256_file(&file), "{o}");
+    }
+    for c in r["chunks"].as_array().into_iter().flatten() {
+        if c["status"] == "written" {
+            assert!(
+                r["outputs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|o| o["path"] == c["output"]),
+                "written chunk not among the outputs: {c}"
+            );
+        }
+    }
+    if let Some(files) = r["files"].as_array() {
+        let sum = |f: &dyn Fn(&serde_json::Value) -> &serde_json::Value| -> u64 {
+            files.iter().map(|e| u(f(e))).sum()
+        };
+        assert_eq!(
+            sum(&|e| &e["rows_read"]),
+            u(&r["rows_read"]),
+            "rows_read: {text}"
+        );
+        let read = files.iter().filter(|e| e["status"] != "skipped").count();
+        assert_eq!(read as u64, u(&r["files_selected"]), "files read: {text}");
+        let failed = files.iter().filter(|e| e["status"] == "failed").count();
+        assert_eq!(
+            failed,
+            r["files_failed"].as_array().unwrap().len(),
+            "{text}"
+        );
+        if r.get("rows_kept").is_some() {
+            assert_eq!(sum(&|e| &e["rows_kept"]), u(&r["rows_kept"]), "{text}");
+            for reason in ["missing", "system"] {
+                assert_eq!(
+                    sum(&|e| &e["rows_dropped"][reason]),
+                    u(&r["rows_dropped"][reason]),
+                    "dropped {reason}: {text}"
+                );
+            }
+        } else {
+            let d = &r["dialogues"];
+            assert_eq!(sum(&|e| &e["rows_read"]), u(&d["rows_read"]), "{text}");
+            for (reason, total) in [
+                ("missing", "rows_dropped_missing"),
+                ("duplicate", "rows_dropped_duplicate"),
+            ] {
+                assert_eq!(
+                    sum(&|e| &e["rows_dropped"][reason]),
+                    u(&d[total]),
+                    "dropped {reason}: {text}"
+                );
+            }
+        }
+    }
+    r
+}
+
 pub fn report_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

@@ -26,6 +26,16 @@ pub enum CorpusFormat {
     Jsonl,
 }
 
+impl CorpusFormat {
+    /// The word `--format` takes for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CorpusFormat::Txt => "txt",
+            CorpusFormat::Jsonl => "jsonl",
+        }
+    }
+}
+
 /// One output file of one set being written.
 pub trait CorpusOutput {
     /// Write one dialogue.
