@@ -51,6 +51,10 @@ pub struct DialogueReport {
     /// temporary spill file.
     pub spilled_to_disk: bool,
     pub outputs: Vec<PathBuf>,
+    /// The corpus options' counts (drops by reason, placeholders per kind)
+    /// and the corpus statistics; present when any corpus option is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpus: Option<crate::dialogue::shape::CorpusStats>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -225,6 +229,9 @@ impl Report {
                 "dialogues: {} (train {}, val {}); {} messages skipped",
                 d.dialogues, d.train, d.val, d.messages_skipped
             ));
+            if let Some(c) = &d.corpus {
+                s.push(c.human());
+            }
             for o in &d.outputs {
                 s.push(format!("  {}", o.display()));
             }

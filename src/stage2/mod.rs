@@ -78,9 +78,10 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let opts = Arc::new(opts);
     let agent_value = Arc::new(cfg.agent_value.clone());
     let spill = Arc::new(cfg.out.clone());
+    let session = Arc::new(cfg.session_gap.map(|g| (cfg.time_col.clone(), g)));
     let pool = thread_pool(cfg.jobs)?;
     let results = ordered_map(pool, files.clone(), 2 * cfg.jobs, move |path: PathBuf| {
-        one_file(&path, &opts, &agent_value, &spill)
+        one_file(&path, &opts, &agent_value, &spill, session.as_ref().as_ref())
     });
     let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
     for (result, path) in results.zip(&files) {
@@ -138,6 +139,7 @@ fn finish_part(p: PartWriter, mut report: Report, started: Instant) -> Result<Re
         messages_skipped: h.messages_skipped,
         spilled_to_disk: false,
         outputs: vec![path, manifest],
+        corpus: None,
     });
     report.conclude(started.elapsed());
     Ok(report)
@@ -150,6 +152,16 @@ pub fn finish(
     mut report: Report,
     started: Instant,
 ) -> Result<Report> {
+    // The corpus options shape the whole corpus, in the global order,
+    // before the split (see `dialogue::shape`); without them this is
+    // skipped and every byte stays as the reference's.
+    let (corpus, stats) = if cfg.corpus.shapes() {
+        let shaper = dialogue::shape::Shaper::new(&cfg.corpus)?;
+        let (c, s) = shaper.corpus(&corpus, &cfg.out, cfg.corpus_budget())?;
+        (c, Some(s))
+    } else {
+        (corpus, None)
+    };
     let written = dialogue::write_corpus(
         &corpus,
         &cfg.out,
@@ -158,6 +170,7 @@ pub fn finish(
         &cfg.corpus_formats,
         cfg.jobs,
         cfg.quiet,
+        cfg.corpus.system_prompt.as_deref(),
     )?;
     report.dialogues = Some(DialogueReport {
         rows_read: corpus.rows_read,
@@ -169,6 +182,7 @@ pub fn finish(
         messages_skipped: corpus.messages_skipped,
         spilled_to_disk: corpus.has_spilled(),
         outputs: written.outputs,
+        corpus: stats,
     });
     report.conclude(started.elapsed());
     Ok(report)

@@ -5,6 +5,8 @@
 
 mod jsonl;
 mod mmi;
+mod parquet;
+mod sharegpt;
 mod txt;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use crate::interrupt;
 use crate::progress::Progress;
 
 pub use self::jsonl::jsonl_line;
+pub use self::sharegpt::{dataset_info, sharegpt_line};
 
 /// A corpus format of `--format` (txt is always written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +27,10 @@ pub enum CorpusFormat {
     Txt,
     /// `OUT/jsonl/SET.jsonl`: chat-format messages.
     Jsonl,
+    /// `OUT/sharegpt/SET.jsonl` + `dataset_info.json`: LLaMA-Factory.
+    ShareGpt,
+    /// `OUT/parquet/SET.parquet`: a `messages` list column.
+    Parquet,
 }
 
 /// One output file of one set being written.
@@ -42,6 +49,7 @@ fn open(
     out: &Path,
     set: &str,
     jobs: usize,
+    system: Option<&str>,
 ) -> Result<Vec<(AtomicFile, Box<dyn CorpusOutput>)>> {
     let file = |dir: &str, ext: &str| -> Result<AtomicFile> {
         let d = out.join(dir);
@@ -61,7 +69,17 @@ fn open(
         }
         CorpusFormat::Jsonl => {
             let f = file("jsonl", "jsonl")?;
-            let o = jsonl::Jsonl::create(f.try_clone()?, f.tmp_path());
+            let o = jsonl::Jsonl::create(f.try_clone()?, f.tmp_path(), system);
+            vec![(f, Box::new(o) as Box<dyn CorpusOutput>)]
+        }
+        CorpusFormat::ShareGpt => {
+            let f = file("sharegpt", "jsonl")?;
+            let o = sharegpt::ShareGpt::create(f.try_clone()?, f.tmp_path(), system);
+            vec![(f, Box::new(o) as Box<dyn CorpusOutput>)]
+        }
+        CorpusFormat::Parquet => {
+            let f = file("parquet", "parquet")?;
+            let o = parquet::Parquet::create(f.try_clone()?, f.tmp_path(), system)?;
             vec![(f, Box::new(o) as Box<dyn CorpusOutput>)]
         }
     })
@@ -86,6 +104,7 @@ pub fn write_corpus(
     formats: &[CorpusFormat],
     jobs: usize,
     quiet: bool,
+    system: Option<&str>,
 ) -> Result<Written> {
     let (train, val) = split::split(corpus.len(), val_size, seed)?;
     let mut progress = Progress::new(corpus.len() as u64, "dialogues", quiet);
@@ -94,7 +113,7 @@ pub fn write_corpus(
     for (set, order) in [("train", &train), ("val", &val)] {
         let mut outputs = Vec::new();
         for &f in formats {
-            outputs.extend(open(f, out, set, jobs)?);
+            outputs.extend(open(f, out, set, jobs, system)?);
         }
         write_set(corpus, order, &mut outputs, &mut progress)?;
         for (file, output) in outputs {
@@ -103,6 +122,11 @@ pub fn write_corpus(
         }
     }
     progress.finish();
+    if formats.contains(&CorpusFormat::ShareGpt) {
+        let f = AtomicFile::new(&out.join("sharegpt").join("dataset_info.json"))?;
+        f.write_all(dataset_info(system.is_some()).as_bytes())?;
+        files.push(f);
+    }
     let mut outputs = Vec::new();
     for f in files {
         outputs.push(f.dest().to_path_buf());
