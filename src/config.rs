@@ -456,12 +456,18 @@ fn corpus_options(s2: &Stage2Args, file: &FileConfig) -> Result<CorpusOptions> {
             };
             let k: String = k
                 .split(',')
-                .map(|p| if p.trim().eq_ignore_ascii_case("all") { all } else { p })
+                .map(|p| {
+                    if p.trim().eq_ignore_ascii_case("all") {
+                        all
+                    } else {
+                        p
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(",");
-            let kinds = k.parse().map_err(|e: crate::dialogue::scrub::ScrubError| {
-                Error::Usage(e.to_string())
-            })?;
+            let kinds = k
+                .parse()
+                .map_err(|e: crate::dialogue::scrub::ScrubError| Error::Usage(e.to_string()))?;
             let config = ScrubConfig {
                 kinds,
                 custom: file.scrub.patterns.clone(),

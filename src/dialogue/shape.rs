@@ -244,7 +244,11 @@ impl Shaper {
         }
         let windows: Vec<Vec<Turn>> = match o.max_turns {
             Some(max) if turns.len() > max => {
-                let size = if o.start_with_user { (max & !1).max(2) } else { max.max(1) };
+                let size = if o.start_with_user {
+                    (max & !1).max(2)
+                } else {
+                    max.max(1)
+                };
                 let w: Vec<Vec<Turn>> = turns.chunks(size).map(<[Turn]>::to_vec).collect();
                 r.windows_added += w.len() as u64 - 1;
                 w
@@ -417,7 +421,10 @@ mod tests {
             start_with_user: true,
             ..Default::default()
         };
-        let (out, dropped, _) = shape(o.clone(), &[t(true, "您好"), t(false, "在吗"), t(true, "在")]);
+        let (out, dropped, _) = shape(
+            o.clone(),
+            &[t(true, "您好"), t(false, "在吗"), t(true, "在")],
+        );
         assert_eq!(out, vec![vec![t(false, "在吗"), t(true, "在")]]);
         assert_eq!(dropped, Dropped::default());
         let (out, dropped, _) = shape(o, &[t(true, "您好")]);

@@ -81,7 +81,13 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let session = Arc::new(cfg.session_gap.map(|g| (cfg.time_col.clone(), g)));
     let pool = thread_pool(cfg.jobs)?;
     let results = ordered_map(pool, files.clone(), 2 * cfg.jobs, move |path: PathBuf| {
-        one_file(&path, &opts, &agent_value, &spill, session.as_ref().as_ref())
+        one_file(
+            &path,
+            &opts,
+            &agent_value,
+            &spill,
+            session.as_ref().as_ref(),
+        )
     });
     let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
     for (result, path) in results.zip(&files) {

@@ -72,7 +72,10 @@ pub(super) fn one_file(
                 "no time column {name:?}: --session-gap does not split this file"
             ));
         }
-        Some(Session { col: col?, gap: *gap })
+        Some(Session {
+            col: col?,
+            gap: *gap,
+        })
     });
     let g = group::group_sessions(&mut table, cols, None, session).map_err(fail)?;
     let (rows_read, dropped_missing, dropped_duplicate) =
@@ -131,7 +134,10 @@ impl Speculation {
                 let session = self.session.as_ref().and_then(|(name, gap)| {
                     let col = sheet.columns.iter().position(|c| c == name.as_str());
                     self.no_time = col.is_none();
-                    Some(Session { col: col?, gap: *gap })
+                    Some(Session {
+                        col: col?,
+                        gap: *gap,
+                    })
                 });
                 let mut grouper =
                     group::Grouper::new(sheet.columns.len(), cols).with_session(session);

@@ -117,7 +117,11 @@ impl CorpusOutput for Parquet {
             push("system", &sys, self);
         }
         for t in turns {
-            push(if t.agent { "assistant" } else { "user" }, t.content(), self);
+            push(
+                if t.agent { "assistant" } else { "user" },
+                t.content(),
+                self,
+            );
         }
         if first {
             // An empty list.
