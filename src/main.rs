@@ -23,10 +23,7 @@ fn main() -> ExitCode {
     // A reader child (read/isolate.rs): xls, xlsb and ods are read in a
     // separate process under resource limits.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if args
-        .get(1)
-        .is_some_and(|a| a == sheetsift::read::isolate::CHILD_ARG)
-    {
+    if args.get(1).is_some_and(|a| a == sheetsift::read::isolate::CHILD_ARG) {
         return ExitCode::from(sheetsift::read::isolate::child_main(&args[2..]) as u8);
     }
     // A panic is a bug: say so plainly, without a backtrace dump. Worker and

@@ -150,12 +150,7 @@ fn message(rng: &mut Rng, is_agent: bool) -> String {
                 rng.pick(&["外套", "卫衣", "长裤", "衬衫", "运动鞋"]),
                 36 + rng.below(10)
             ),
-            3 => format!(
-                "{}月{}日{}点前",
-                1 + rng.below(12),
-                1 + rng.below(28),
-                9 + rng.below(12)
-            ),
+            3 => format!("{}月{}日{}点前", 1 + rng.below(12), 1 + rng.below(28), 9 + rng.below(12)),
             _ => format!("第{}件", 1 + rng.below(99)),
         };
         s.push_str(&detail);
