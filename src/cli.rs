@@ -196,6 +196,11 @@ pub struct Stage2Args {
     #[arg(long, value_name = "WHO", value_parser = ["user"])]
     pub start_with: Option<String>,
 
+    /// `assistant`: drop the customer turns after the agent's last turn (a
+    /// dialogue without any agent turn is dropped). Default: off.
+    #[arg(long, value_name = "WHO", value_parser = ["assistant"])]
+    pub end_with: Option<String>,
+
     /// Drop dialogues without an agent turn.
     #[arg(long)]
     pub require_assistant: bool,
@@ -241,6 +246,7 @@ impl Stage2Args {
         self.scrub.is_some()
             || self.system_prompt.is_some()
             || self.start_with.is_some()
+            || self.end_with.is_some()
             || self.require_assistant
             || self.min_turns.is_some()
             || self.max_turns.is_some()

@@ -30,6 +30,7 @@
 //! scrub = "phone,idcard"         # or "all"; see --scrub
 //! system_prompt = "你是客服。"
 //! start_with = "user"
+//! end_with = "assistant"
 //! require_assistant = true
 //! min_turns = 2
 //! max_turns = 16
@@ -149,7 +150,7 @@ impl Invocation {
                     if a.shard.is_some() {
                         if a.stage2.shapes() {
                             return Err(Error::Usage(
-                                "--scrub, --system-prompt, --start-with, --require-assistant, --min-turns, --max-turns, --strip-cr, --dedup-dialogues and --stats apply when the corpus is written: give them to `sheetsift merge` (a shard writes unshaped dialogues)".into(),
+                                "--scrub, --system-prompt, --start-with, --end-with, --require-assistant, --min-turns, --max-turns, --strip-cr, --dedup-dialogues and --stats apply when the corpus is written: give them to `sheetsift merge` (a shard writes unshaped dialogues)".into(),
                             ));
                         }
                         // From the config file: the merge applies them.
@@ -400,6 +401,7 @@ struct DialoguesSection {
     scrub: Option<String>,
     system_prompt: Option<String>,
     start_with: Option<String>,
+    end_with: Option<String>,
     require_assistant: Option<bool>,
     min_turns: Option<usize>,
     max_turns: Option<usize>,
@@ -487,6 +489,14 @@ fn corpus_options(s2: &Stage2Args, file: &FileConfig) -> Result<CorpusOptions> {
             )));
         }
     }
+    let end_with = s2.end_with.clone().or(d.end_with.clone());
+    if let Some(w) = &end_with {
+        if w != "assistant" {
+            return Err(Error::Usage(format!(
+                "--end-with: {w:?} is not supported (assistant)"
+            )));
+        }
+    }
     let (min_turns, max_turns) = (s2.min_turns.or(d.min_turns), s2.max_turns.or(d.max_turns));
     if max_turns == Some(0) {
         return Err(Error::Usage("--max-turns must be at least 1".into()));
@@ -495,6 +505,7 @@ fn corpus_options(s2: &Stage2Args, file: &FileConfig) -> Result<CorpusOptions> {
         scrub,
         system_prompt: s2.system_prompt.clone().or(d.system_prompt.clone()),
         start_with_user: start_with.is_some(),
+        end_with_assistant: end_with.is_some(),
         require_assistant: s2.require_assistant || d.require_assistant == Some(true),
         min_turns,
         max_turns,

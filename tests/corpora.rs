@@ -209,6 +209,11 @@ fn each_option_alone() {
     let r = dialogues(&d, "min", &["--min-turns", "3"]);
     assert_eq!(r["dialogues"]["dialogues"], 3, "{r:#}");
     assert_eq!(r["dialogues"]["corpus"]["dropped"]["too_few_turns"], 5);
+    // --end-with assistant: A1/c2 has no agent turn.
+    let r = dialogues(&d, "end", &["--end-with", "assistant"]);
+    assert_eq!(r["dialogues"]["dialogues"], 7, "{r:#}");
+    assert_eq!(r["dialogues"]["corpus"]["dropped"]["no_assistant"], 1);
+    assert_eq!(r["dialogues"]["corpus"]["trailing_user_turns_dropped"], 1);
     // --dedup-dialogues: A2/c3 repeats A2/c2.
     let r = dialogues(&d, "dedup", &["--dedup-dialogues"]);
     assert_eq!(r["dialogues"]["dialogues"], 7);

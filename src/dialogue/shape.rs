@@ -22,6 +22,10 @@
 //!    (`您好，请问有什么可以帮您`), worth nothing as system context, and a
 //!    per-dialogue system prompt would make `--system-prompt` ambiguous.
 //!    A dialogue with no customer turn at all is dropped (`no_user_turn`).
+//!    `--end-with assistant`: trailing customer turns are dropped (a
+//!    question without its answer teaches nothing, and LLaMA-Factory's
+//!    sharegpt converter discards a conversation of odd length); one with
+//!    no agent turn is dropped (`no_assistant`).
 //! 4. `--max-turns N`: a longer dialogue is **split into windows** of at
 //!    most N turns (not dropped: long conversations are the richest data).
 //!    With `--start-with user` the window is N rounded down to even (at
@@ -56,6 +60,8 @@ pub struct CorpusOptions {
     pub system_prompt: Option<String>,
     /// `--start-with user`.
     pub start_with_user: bool,
+    /// `--end-with assistant`.
+    pub end_with_assistant: bool,
     pub require_assistant: bool,
     pub min_turns: Option<usize>,
     pub max_turns: Option<usize>,
@@ -71,6 +77,7 @@ impl CorpusOptions {
     pub fn shapes(&self) -> bool {
         self.scrub.is_some()
             || self.start_with_user
+            || self.end_with_assistant
             || self.require_assistant
             || self.min_turns.is_some()
             || self.max_turns.is_some()
@@ -96,6 +103,8 @@ pub struct CorpusStats {
     pub dropped: Dropped,
     /// Leading agent turns removed by `--start-with user`.
     pub leading_agent_turns_dropped: u64,
+    /// Trailing customer turns removed by `--end-with assistant`.
+    pub trailing_user_turns_dropped: u64,
     /// `\r` removed by `--strip-cr`.
     pub carriage_returns_stripped: u64,
     pub turns_per_dialogue: Summary,
@@ -202,6 +211,7 @@ struct Shaped {
     dropped: Dropped,
     windows_added: u64,
     leading: u64,
+    trailing: u64,
     cr: u64,
 }
 
@@ -259,6 +269,15 @@ impl Shaper {
         for mut w in windows {
             if several && o.start_with_user && !self.lead_user(&mut w, r) {
                 continue;
+            }
+            if o.end_with_assistant {
+                let trail = w.iter().rev().take_while(|t| !t.agent).count();
+                w.truncate(w.len() - trail);
+                r.trailing += trail as u64;
+                if w.is_empty() {
+                    r.dropped.no_assistant += 1;
+                    continue;
+                }
             }
             if o.require_assistant && !w.iter().any(|t| t.agent) {
                 r.dropped.no_assistant += 1;
@@ -335,6 +354,7 @@ impl Shaper {
                 scrub.add(&r.scrub);
                 stats.windows_added += r.windows_added;
                 stats.leading_agent_turns_dropped += r.leading;
+                stats.trailing_user_turns_dropped += r.trailing;
                 stats.carriage_returns_stripped += r.cr;
                 let d = &mut stats.dropped;
                 d.no_user_turn += r.dropped.no_user_turn;
@@ -430,6 +450,19 @@ mod tests {
         let (out, dropped, _) = shape(o, &[t(true, "您好")]);
         assert!(out.is_empty());
         assert_eq!(dropped.no_user_turn, 1);
+    }
+
+    #[test]
+    fn end_with_assistant_drops_trailing_customer_turns() {
+        let o = CorpusOptions {
+            end_with_assistant: true,
+            ..Default::default()
+        };
+        let (out, _, _) = shape(o.clone(), &[t(false, "a"), t(true, "b"), t(false, "c")]);
+        assert_eq!(out, vec![vec![t(false, "a"), t(true, "b")]]);
+        let (out, d, _) = shape(o, &[t(false, "a")]);
+        assert!(out.is_empty());
+        assert_eq!(d.no_assistant, 1);
     }
 
     #[test]
