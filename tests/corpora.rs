@@ -421,3 +421,29 @@ fn shards_of_different_session_gaps_are_refused() {
         r.stderr
     );
 }
+
+#[test]
+fn a_spilled_corpus_is_shaped_to_the_same_bytes() {
+    let d = Dir::new();
+    d.write(
+        "conf.toml",
+        "[[scrub.patterns]]\nname = \"order\"\npattern = '订单号[:：]?(\\d{10,20})'\n",
+    );
+    d.cmd(&[
+        "samples", "-o", "raw", "--files", "2", "--rows", "3000", "-q",
+    ])
+    .expect_code(0);
+    for (out, limit) in [("mem", "1G"), ("spill", "64K")] {
+        let mut a = vec!["run", "raw", "-o", out, "--memory-limit", limit, "-q"];
+        a.extend(SHAPE);
+        a.extend(["--report", out]);
+        let rep = format!("{out}.json");
+        *a.last_mut().unwrap() = &rep;
+        d.cmd(&a).expect_code(0);
+    }
+    let r = report_json(&d.join("spill.json"));
+    assert_eq!(r["dialogues"]["spilled_to_disk"], true, "{r:#}");
+    for f in OUTPUTS {
+        assert_same_bytes(&d.join(&format!("spill/{f}")), &d.join(&format!("mem/{f}")));
+    }
+}

@@ -312,12 +312,15 @@ impl Shaper {
     /// kept by `collect`); de-duplication and statistics run in order.
     pub fn corpus(
         &self,
-        corpus: &Corpus,
+        mut corpus: Corpus,
         spill_dir: &Path,
         budget: usize,
     ) -> Result<(Corpus, CorpusStats)> {
         use rayon::prelude::*;
         const BATCH: usize = 8192;
+        // The whole budget: the input's in-memory dialogues are moved out
+        // batch by batch and freed once shaped, so the two corpora together
+        // hold about one corpus (the rest is on disk).
         let mut next = Corpus::new(spill_dir, budget);
         next.messages_skipped = corpus.messages_skipped;
         next.rows_read = corpus.rows_read;
@@ -336,9 +339,16 @@ impl Shaper {
         while start < corpus.len() {
             crate::interrupt::check()?;
             let end = (start + BATCH).min(corpus.len());
+            // Dialogues held in memory are moved, not copied (the input
+            // corpus is consumed); stored or spilled ones are read back.
+            let on_disk = corpus.stored_len() + corpus.spilled();
             let mut batch = Vec::with_capacity(end - start);
             for i in start..end {
-                batch.push(corpus.with_dialogue(i, &mut rec, <[Turn]>::to_vec)?);
+                if i >= on_disk {
+                    batch.push(std::mem::take(&mut corpus.mem[i - on_disk]));
+                } else {
+                    batch.push(corpus.with_dialogue(i, &mut rec, <[Turn]>::to_vec)?);
+                }
             }
             let shaped: Vec<Shaped> = batch
                 .par_iter()

@@ -163,7 +163,7 @@ pub fn finish(
     // skipped and every byte stays as the reference's.
     let (corpus, stats) = if cfg.corpus.shapes() {
         let shaper = dialogue::shape::Shaper::new(&cfg.corpus)?;
-        let (c, s) = shaper.corpus(&corpus, &cfg.out, cfg.corpus_budget())?;
+        let (c, s) = shaper.corpus(corpus, &cfg.out, cfg.corpus_budget())?;
         (c, Some(s))
     } else {
         (corpus, None)
