@@ -12,7 +12,7 @@ mod txt;
 use std::path::{Path, PathBuf};
 
 use super::{split, Corpus, Turn};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fs::{ensure_dir, AtomicFile};
 use crate::interrupt;
 use crate::progress::Progress;
@@ -33,8 +33,9 @@ pub enum CorpusFormat {
     Parquet,
 }
 
-/// One output file of one set being written.
-pub trait CorpusOutput {
+/// One output file of one set being written. `Send`: the chat formats are
+/// written on threads of their own (see `write_set`).
+pub trait CorpusOutput: Send {
     /// Write one dialogue.
     fn dialogue(&mut self, turns: &[Turn]) -> Result<()>;
     /// Complete the file at its temporary path (flushed, threads joined).
@@ -145,18 +146,65 @@ fn write_set(
     outputs: &mut [(AtomicFile, Box<dyn CorpusOutput>)],
     progress: &mut Progress,
 ) -> Result<()> {
+    // The txt corpora (first, always) on this thread with the progress bar;
+    // each further format on a thread of its own, reading the dialogues
+    // itself (positioned reads of a spilled or stored corpus are safe to
+    // share), so `--format jsonl,sharegpt,parquet` costs the longest of
+    // them rather than their sum. Each output still gets every dialogue in
+    // split order: the bytes are those of one thread.
+    let main = outputs.len().min(2);
+    let (txt, rest) = outputs.split_at_mut(main);
+    std::thread::scope(|s| -> Result<()> {
+        let threads: Vec<_> = rest
+            .iter_mut()
+            .map(|(_, o)| {
+                std::thread::Builder::new()
+                    .name("corpus-format".into())
+                    .spawn_scoped(s, move || feed(corpus, order, &mut [o], None))
+                    .map_err(Error::thread("a corpus format writer"))
+            })
+            .collect();
+        let mut txt: Vec<&mut Box<dyn CorpusOutput>> = txt.iter_mut().map(|(_, o)| o).collect();
+        let mut outcome = feed(corpus, order, &mut txt, Some(progress));
+        for t in threads {
+            let r = match t {
+                Ok(h) => h.join().unwrap_or_else(|p| {
+                    Err(Error::Panicked {
+                        what: "writing a corpus format",
+                        msg: crate::pool::panic_message(p),
+                    })
+                }),
+                Err(e) => Err(e),
+            };
+            if let (Ok(()), Err(e)) = (&outcome, r) {
+                outcome = Err(e);
+            }
+        }
+        outcome
+    })
+}
+
+/// Write every dialogue of `order` to `outputs`.
+fn feed(
+    corpus: &Corpus,
+    order: &[u32],
+    outputs: &mut [&mut Box<dyn CorpusOutput>],
+    mut progress: Option<&mut Progress>,
+) -> Result<()> {
     let mut rec = Vec::new();
     for (n, &i) in order.iter().enumerate() {
         if n % 1024 == 0 {
             interrupt::check()?;
         }
         let turns = corpus.with_dialogue(i as usize, &mut rec, |turns| -> Result<usize> {
-            for (_, o) in outputs.iter_mut() {
+            for o in outputs.iter_mut() {
                 o.dialogue(turns)?;
             }
             Ok(turns.len())
         })??;
-        progress.inc(turns as u64);
+        if let Some(p) = progress.as_deref_mut() {
+            p.inc(turns as u64);
+        }
     }
     Ok(())
 }
