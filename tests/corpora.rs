@@ -447,3 +447,131 @@ fn a_spilled_corpus_is_shaped_to_the_same_bytes() {
         assert_same_bytes(&d.join(&format!("spill/{f}")), &d.join(&format!("mem/{f}")));
     }
 }
+
+/// Every option from the config file's `[dialogues]` gives the bytes of
+/// the same flags.
+#[test]
+fn the_config_file_sets_every_option() {
+    let d = Dir::new();
+    chats(&d);
+    d.write(
+        "all.toml",
+        concat!(
+            "[dialogues]\n",
+            "scrub = \"all\"\n",
+            "system_prompt = \"你是客服\"\n",
+            "start_with = \"user\"\n",
+            "require_assistant = true\n",
+            "min_turns = 2\n",
+            "max_turns = 4\n",
+            "strip_cr = true\n",
+            "dedup_dialogues = true\n",
+            "session_gap = \"30m\"\n",
+            "time_column = \"发送时间\"\n",
+            "format = \"jsonl,sharegpt,parquet\"\n",
+            "[[scrub.patterns]]\n",
+            "name = \"order\"\n",
+            "pattern = '订单号[:：]?(\\d{10,20})'\n",
+        ),
+    );
+    dialogues(&d, "flags", ALL);
+    let r = dialogues(&d, "file", &["--config", "all.toml"]);
+    assert_eq!(r["dialogues"]["dialogues"], 7, "{r:#}");
+    for f in OUTPUTS {
+        assert_same_bytes(
+            &d.join(&format!("file/{f}")),
+            &d.join(&format!("flags/{f}")),
+        );
+    }
+    // --time-col names another column; absent, a note says nothing split.
+    let r = dialogues(&d, "nocol", &["--session-gap", "30m", "--time-col", "时间"]);
+    assert_eq!(r["dialogues"]["dialogues"], 8);
+    let notes = r["notes"].to_string();
+    assert!(
+        notes.contains("no time column") && notes.contains("时间"),
+        "{notes}"
+    );
+}
+
+/// Hostile shapes for the corpus options, under the hostile-input limits:
+/// one (agent, customer) group of 100,000 messages cut into sessions and
+/// 2-turn windows, and send-time cells of 200 KB that parse as nothing.
+#[test]
+fn a_giant_group_and_huge_time_cells_stay_bounded() {
+    let d = Dir::new();
+    let mut s = String::from(HEADER);
+    for i in 0..100_000u32 {
+        // Two hours between every 1000th message and the next.
+        let secs = i + (i / 1000) * 7200;
+        let (h, m, sec) = (secs / 3600, secs / 60 % 60, secs % 60);
+        let (day, h) = (1 + h / 24, h % 24);
+        s += &row(
+            "A1",
+            "c1",
+            i % 2 == 1,
+            &format!("消息{i}电话1380013{:04}？", i % 10_000),
+            &format!("2023-05-{day:02} {h:02}:{m:02}:{sec:02}"),
+        );
+    }
+    d.write("giant/g.csv", s);
+    let l = d
+        .cmd(&[
+            "dialogues",
+            "giant",
+            "-o",
+            "o",
+            "--val-size",
+            "0.1",
+            "--start-with",
+            "user",
+            "--end-with",
+            "assistant",
+            "--max-turns",
+            "2",
+            "--scrub",
+            "phone",
+            "--session-gap",
+            "30m",
+            "--dedup-dialogues",
+            "--format",
+            "parquet",
+            "--report",
+            "g.json",
+            "-q",
+        ])
+        .run_limited(4_000_000_000, std::time::Duration::from_secs(30));
+    assert_eq!(l.run.code, 0, "{}", l.run.report(d.path()));
+    assert!(l.peak_rss_mib < 1024, "{} MiB", l.peak_rss_mib);
+    assert!(l.elapsed.as_secs() < 10, "{:?}", l.elapsed);
+    let c = report_json(&d.join("g.json"))["dialogues"]["corpus"].clone();
+    assert_eq!(c["dialogues_in"], 100, "{c:#}");
+    assert_eq!(c["dialogues"], 50_000);
+    assert_eq!(c["placeholders"], 100_000);
+
+    let mut s = String::from(HEADER);
+    let huge = format!("2023-05-01 {}", "9".repeat(200_000));
+    for i in 0..20 {
+        s += &row("A1", &format!("c{}", i % 3), false, "你好？", &huge);
+    }
+    d.write("bigtime/b.csv", s);
+    let l = d
+        .cmd(&[
+            "dialogues",
+            "bigtime",
+            "-o",
+            "b",
+            "--val-size",
+            "1",
+            "--session-gap",
+            "1s",
+            "-q",
+        ])
+        .run_limited(4_000_000_000, std::time::Duration::from_secs(30));
+    assert_eq!(l.run.code, 0, "{}", l.run.report(d.path()));
+    assert!(
+        l.peak_rss_mib < 1024 && l.elapsed.as_secs() < 5,
+        "{} MiB {:?}",
+        l.peak_rss_mib,
+        l.elapsed
+    );
+}
