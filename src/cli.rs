@@ -249,6 +249,81 @@ pub struct Stage2Args {
     /// 2 x jobs x one file's rows. Default: 1G.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+
+    /// Replace personal data by placeholders (<PHONE>, ...): a comma list
+    /// of phone, idcard, email, url, wechat, bankcard, custom (the config
+    /// file's [[scrub.patterns]]), or all. Counted per kind. Default: off.
+    #[arg(long, value_name = "KINDS")]
+    pub scrub: Option<String>,
+
+    /// A system message first in every chat-format dialogue (jsonl,
+    /// sharegpt, parquet). Default: none.
+    #[arg(long, value_name = "TEXT")]
+    pub system_prompt: Option<String>,
+
+    /// `user`: drop the agent turns before the customer's first turn (a
+    /// dialogue without any customer turn is dropped). Default: off.
+    #[arg(long, value_name = "WHO", value_parser = ["user"])]
+    pub start_with: Option<String>,
+
+    /// `assistant`: drop the customer turns after the agent's last turn (a
+    /// dialogue without any agent turn is dropped). Default: off.
+    #[arg(long, value_name = "WHO", value_parser = ["assistant"])]
+    pub end_with: Option<String>,
+
+    /// Drop dialogues without an agent turn.
+    #[arg(long)]
+    pub require_assistant: bool,
+
+    /// Drop dialogues with fewer turns than N (after the other shaping).
+    #[arg(long, value_name = "N")]
+    pub min_turns: Option<usize>,
+
+    /// Split dialogues longer than N turns into windows of at most N (even
+    /// N with --start-with user, so each window starts with the customer).
+    #[arg(long, value_name = "N")]
+    pub max_turns: Option<usize>,
+
+    /// Remove every carriage return from the turns (the reference keeps a
+    /// `\r` that ends a message).
+    #[arg(long)]
+    pub strip_cr: bool,
+
+    /// Drop a dialogue equal to an earlier one after cleaning and shaping.
+    #[arg(long)]
+    pub dedup_dialogues: bool,
+
+    /// Compute the corpus statistics (on whenever a corpus option is).
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Split a (agent, customer) group into separate dialogues where two
+    /// consecutive messages were sent further apart than this (`45s`,
+    /// `30m`, `2h`, `1d`). Needs the rows, so not a `merge` option.
+    /// Default: off.
+    #[arg(long, value_name = "DURATION")]
+    pub session_gap: Option<String>,
+
+    /// Send-time column of --session-gap. Default: 发送时间.
+    #[arg(long, value_name = "NAME")]
+    pub time_col: Option<String>,
+}
+
+impl Stage2Args {
+    /// Whether a corpus-shaping flag was given (applied when the corpus is
+    /// written: by `merge`, not by `dialogues --shard`).
+    pub fn shapes(&self) -> bool {
+        self.scrub.is_some()
+            || self.system_prompt.is_some()
+            || self.start_with.is_some()
+            || self.end_with.is_some()
+            || self.require_assistant
+            || self.min_turns.is_some()
+            || self.max_turns.is_some()
+            || self.strip_cr
+            || self.dedup_dialogues
+            || self.stats
+    }
 }
 
 #[derive(Debug, Args)]
@@ -269,8 +344,8 @@ pub struct DialoguesArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub stage2: Stage2Args,
-    /// Corpus formats, comma-separated: txt (always written), jsonl.
-    /// Default: txt. (`--format`, the alias, is kept because this command
+    /// Corpus formats, comma-separated: txt (always written), jsonl,
+    /// sharegpt, parquet. Default: txt. (`--format`, the alias, is kept because this command
     /// writes no other format.)
     #[arg(long, visible_alias = "format", value_name = "FMT")]
     pub corpus_format: Option<String>,
@@ -307,8 +382,8 @@ pub struct MergeArgs {
     #[command(flatten)]
     pub stage2: Stage2Args,
 
-    /// Corpus formats, comma-separated: txt (always written), jsonl.
-    /// Default: txt. (`--format`, the alias, is kept because this command
+    /// Corpus formats, comma-separated: txt (always written), jsonl,
+    /// sharegpt, parquet. Default: txt. (`--format`, the alias, is kept because this command
     /// writes no other format.)
     #[arg(long, visible_alias = "format", value_name = "FMT")]
     pub corpus_format: Option<String>,
@@ -322,8 +397,8 @@ pub struct RunArgs {
     pub stage1: Stage1Args,
     #[command(flatten)]
     pub stage2: Stage2Args,
-    /// Corpus formats, comma-separated: txt (always written), jsonl.
-    /// Default: txt. (`--format`, the alias, keeps the meaning it always
+    /// Corpus formats, comma-separated: txt (always written), jsonl,
+    /// sharegpt, parquet. Default: txt. (`--format`, the alias, keeps the meaning it always
     /// had in `run`; a table format given to it names --table-format.)
     #[arg(long, visible_alias = "format", value_name = "FMT")]
     pub corpus_format: Option<String>,

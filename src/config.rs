@@ -26,7 +26,22 @@
 //! [dialogues]
 //! val_size = 10000
 //! seed = 1
-//! format = "txt,jsonl"           # (alias key: corpus_format)
+//! format = "txt,jsonl"          # also sharegpt, parquet (alias key: corpus_format)
+//! scrub = "phone,idcard"         # or "all"; see --scrub
+//! system_prompt = "你是客服。"
+//! start_with = "user"
+//! end_with = "assistant"
+//! require_assistant = true
+//! min_turns = 2
+//! max_turns = 16
+//! strip_cr = true
+//! dedup_dialogues = true
+//! stats = true
+//! session_gap = "30m"
+//! time_column = "发送时间"
+//! [[scrub.patterns]]             # --scrub custom (or all)
+//! name = "order"                 # placeholder <ORDER>
+//! pattern = '订单号[:：]?(\d{10,20})'
 //! ```
 //!
 //! On the command line the two formats have two names, `--table-format`
@@ -46,6 +61,8 @@ use crate::cli::{
     Cli, Command, CommonArgs, MatchArg, PlanFormat, SamplesArgs, ShellArg, Stage1Args, Stage2Args,
     TableFormatArg,
 };
+use crate::dialogue::scrub::{CustomPattern, ScrubConfig};
+use crate::dialogue::shape::CorpusOptions;
 use crate::dialogue::CorpusFormat;
 use crate::error::{Error, Result};
 use crate::filter::{MatchMode, RowFilter, DEFAULT_SYSTEM_MESSAGES};
@@ -54,6 +71,10 @@ use crate::write::TableFormat;
 
 /// The documented schema's columns: agent, customer, role, content.
 pub const DEFAULT_COLUMNS: [&str; 4] = ["坐席id", "客户微信id", "是否客服", "消息内容"];
+
+/// The documented schema's send-time column (not required by the
+/// reference; `--session-gap` reads it).
+pub const DEFAULT_TIME_COLUMN: &str = "发送时间";
 
 /// Reading options with every default (the documented columns, every
 /// usable sheet, the CSV encoding detected): what a library caller (a
@@ -200,9 +221,18 @@ impl Invocation {
                             None,
                         )
                     })
-                    .map(|mut c| {
+                    .and_then(|mut c| {
                         c.ignore_manifests = a.ignore_manifests;
-                        Job::Dialogues(c)
+                        if a.shard.is_some() {
+                            if a.stage2.shapes() {
+                                return Err(Error::Usage(
+                                    "--scrub, --system-prompt, --start-with, --end-with, --require-assistant, --min-turns, --max-turns, --strip-cr, --dedup-dialogues and --stats apply when the corpus is written: give them to `sheetsift merge` (a shard writes unshaped dialogues)".into(),
+                                ));
+                            }
+                            // From the config file: the merge applies them.
+                            c.corpus = CorpusOptions::default();
+                        }
+                        Ok(Job::Dialogues(c))
                     }),
             },
             Command::Run(a) => Invocation {
@@ -254,15 +284,21 @@ impl Invocation {
                     command: "merge",
                     quiet: a.run.quiet,
                     report: a.run.report.clone(),
-                    job: Config::build(
-                        &common,
-                        None,
-                        Some(&a.stage2),
-                        None,
-                        a.corpus_format.as_deref(),
-                        None,
-                    )
-                    .map(Job::Merge),
+                    job: if a.stage2.session_gap.is_some() || a.stage2.time_col.is_some() {
+                        Err(Error::Usage(
+                            "--session-gap needs the rows' send times: give it to each `dialogues --shard` run, not to `merge`".into(),
+                        ))
+                    } else {
+                        Config::build(
+                            &common,
+                            None,
+                            Some(&a.stage2),
+                            None,
+                            a.corpus_format.as_deref(),
+                            None,
+                        )
+                        .map(Job::Merge)
+                    },
                 }
             }
             Command::Samples(a) => Invocation {
@@ -354,6 +390,13 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// Where the system-message phrases came from, for the report.
     pub system_messages_source: SystemMessagesSource,
+    /// Scrubbing, chat shaping, dedup, statistics (applied when the corpus
+    /// is written).
+    pub corpus: CorpusOptions,
+    /// `--session-gap` in microseconds (applied while grouping).
+    pub session_gap: Option<i64>,
+    /// The send-time column `--session-gap` reads.
+    pub time_col: String,
 }
 
 /// Where the system-message phrases of the filter came from.
@@ -421,6 +464,15 @@ struct FileConfig {
     extract: ExtractSection,
     #[serde(default)]
     dialogues: DialoguesSection,
+    #[serde(default)]
+    scrub: ScrubSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScrubSection {
+    #[serde(default)]
+    patterns: Vec<CustomPattern>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -467,6 +519,121 @@ struct DialoguesSection {
     #[serde(alias = "corpus_format")]
     format: Option<String>,
     memory_limit: Option<String>,
+    scrub: Option<String>,
+    system_prompt: Option<String>,
+    start_with: Option<String>,
+    end_with: Option<String>,
+    require_assistant: Option<bool>,
+    min_turns: Option<usize>,
+    max_turns: Option<usize>,
+    strip_cr: Option<bool>,
+    dedup_dialogues: Option<bool>,
+    stats: Option<bool>,
+    session_gap: Option<String>,
+    time_column: Option<String>,
+}
+
+/// `45s`, `30m`, `2h`, `1d`, `1h30m` -> microseconds (at least 1 s).
+pub fn parse_duration(s: &str) -> std::result::Result<i64, String> {
+    let bad = || format!("--session-gap: bad duration {s:?} (e.g. 45s, 30m, 2h, 1d, 1h30m)");
+    let mut total: f64 = 0.0;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let num: f64 = rest[..n].parse().map_err(|_| bad())?;
+        let unit_len = rest[n..]
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len() - n);
+        let secs = match &rest[n..n + unit_len] {
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            _ => return Err(bad()),
+        };
+        total += num * secs;
+        rest = &rest[n + unit_len..];
+    }
+    if !(1.0..1e12).contains(&total) {
+        return Err(format!("--session-gap: {s:?} must be at least 1s"));
+    }
+    Ok((total * 1e6).round() as i64)
+}
+
+/// The corpus options from the flags, else the file.
+fn corpus_options(s2: &Stage2Args, file: &FileConfig) -> Result<CorpusOptions> {
+    let d = &file.dialogues;
+    let scrub = match s2.scrub.as_deref().or(d.scrub.as_deref()) {
+        Some(k) => {
+            // `all` takes custom only when patterns are configured: the
+            // built-in kinds need no configuration.
+            let all = if file.scrub.patterns.is_empty() {
+                "phone,idcard,email,url,wechat,bankcard"
+            } else {
+                "phone,idcard,email,url,wechat,bankcard,custom"
+            };
+            let k: String = k
+                .split(',')
+                .map(|p| {
+                    if p.trim().eq_ignore_ascii_case("all") {
+                        all
+                    } else {
+                        p
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let kinds = k
+                .parse()
+                .map_err(|e: crate::dialogue::scrub::ScrubError| Error::Usage(e.to_string()))?;
+            let config = ScrubConfig {
+                kinds,
+                custom: file.scrub.patterns.clone(),
+            };
+            // Validate now: a bad pattern is a usage error before any work.
+            crate::dialogue::scrub::Scrubber::new(&config)
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            Some(config)
+        }
+        None => None,
+    };
+    let start_with = s2.start_with.clone().or(d.start_with.clone());
+    if let Some(w) = &start_with {
+        if w != "user" {
+            return Err(Error::Usage(format!(
+                "--start-with: {w:?} is not supported (user)"
+            )));
+        }
+    }
+    let end_with = s2.end_with.clone().or(d.end_with.clone());
+    if let Some(w) = &end_with {
+        if w != "assistant" {
+            return Err(Error::Usage(format!(
+                "--end-with: {w:?} is not supported (assistant)"
+            )));
+        }
+    }
+    let (min_turns, max_turns) = (s2.min_turns.or(d.min_turns), s2.max_turns.or(d.max_turns));
+    if max_turns == Some(0) {
+        return Err(Error::Usage("--max-turns must be at least 1".into()));
+    }
+    Ok(CorpusOptions {
+        scrub,
+        system_prompt: s2.system_prompt.clone().or(d.system_prompt.clone()),
+        start_with_user: start_with.is_some(),
+        end_with_assistant: end_with.is_some(),
+        require_assistant: s2.require_assistant || d.require_assistant == Some(true),
+        min_turns,
+        max_turns,
+        strip_cr: s2.strip_cr || d.strip_cr == Some(true),
+        dedup: s2.dedup_dialogues || d.dedup_dialogues == Some(true),
+        stats: s2.stats || d.stats == Some(true),
+    })
 }
 
 fn load_file(path: &Path) -> Result<FileConfig> {
@@ -493,17 +660,19 @@ fn parse_corpus_format(s: &str) -> Result<Vec<CorpusFormat>> {
         let f = match part {
             "txt" => CorpusFormat::Txt,
             "jsonl" => CorpusFormat::Jsonl,
+            "sharegpt" => CorpusFormat::ShareGpt,
+            "parquet" => CorpusFormat::Parquet,
             // A table format given where a corpus format is meant (`run
             // --format csv`: `--format` is the corpus format's alias there,
             // as it always was): name the flag that takes it.
             other @ ("xlsx" | "csv") => {
                 return Err(Error::Usage(format!(
-                    "--corpus-format: {other:?} is a table format, not a corpus format (txt, jsonl); the tables' format is --table-format {other}"
+                    "--corpus-format: {other:?} is a table format, not a corpus format (txt, jsonl, sharegpt, parquet); the tables' format is --table-format {other}"
                 )))
             }
             other => {
                 return Err(Error::Usage(format!(
-                    "--corpus-format: unknown corpus format {other:?} (txt, jsonl)"
+                    "--corpus-format: unknown corpus format {other:?} (txt, jsonl, sharegpt, parquet)"
                 )))
             }
         };
@@ -609,7 +778,23 @@ impl Config {
             .map(str::to_string)
             .or(file.dialogues.format.clone())
             .unwrap_or_else(|| "txt".into());
+        let corpus_opts = corpus_options(&s2, &file)?;
+        let session_gap = s2
+            .session_gap
+            .as_deref()
+            .or(file.dialogues.session_gap.as_deref())
+            .map(parse_duration)
+            .transpose()
+            .map_err(Error::Usage)?;
+        let time_col = s2
+            .time_col
+            .clone()
+            .or(file.dialogues.time_column.clone())
+            .unwrap_or_else(|| DEFAULT_TIME_COLUMN.to_string());
         Ok(Config {
+            corpus: corpus_opts,
+            session_gap,
+            time_col,
             inputs: common.inputs.clone(),
             out: common.out.clone(),
             jobs,

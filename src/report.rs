@@ -199,6 +199,10 @@ pub struct DialogueReport {
     /// The files written (in the report: the top-level `outputs`).
     #[serde(skip)]
     pub outputs: Vec<PathBuf>,
+    /// The corpus options' counts (drops by reason, placeholders per kind)
+    /// and the corpus statistics; present when any corpus option is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpus: Option<crate::dialogue::shape::CorpusStats>,
 }
 
 /// A fatal error, in the report of a run that stopped.
@@ -722,6 +726,9 @@ impl Report {
                 "dialogues: {}{split}; {} messages skipped",
                 d.dialogues, d.messages_skipped
             ));
+            if let Some(c) = &d.corpus {
+                s.push(c.human());
+            }
             for o in &d.outputs {
                 s.push(format!("  {}", o.display()));
             }

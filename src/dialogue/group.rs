@@ -34,7 +34,17 @@ pub struct Grouped {
 /// are equal under Python `==`: de-duplication is exact, and costs one
 /// allocation per distinct row.
 pub fn group(table: &mut Table, cols: Columns, reread: Option<&Reread>) -> Result<Grouped> {
-    let mut grouper = Grouper::new(table.columns().len(), cols);
+    group_sessions(table, cols, reread, None)
+}
+
+/// [`group`], each group then split into sessions (`--session-gap`).
+pub fn group_sessions(
+    table: &mut Table,
+    cols: Columns,
+    reread: Option<&Reread>,
+    session: Option<Session>,
+) -> Result<Grouped> {
+    let mut grouper = Grouper::new(table.columns().len(), cols).with_session(session);
     let mut converted: Vec<Value> = Vec::new();
     table.for_each_row(|row| {
         let row = match reread {
@@ -66,8 +76,132 @@ pub struct Grouper {
     seen: FxHashSet<Box<[u8]>>,
     index: FxHashMap<Box<[u8]>, usize>,
     groups: Vec<((Key, Key), Vec<(Value, Value)>)>,
+    /// With a session gap: each group's messages' send times.
+    times: Vec<Vec<Option<i64>>>,
+    session: Option<Session>,
     row_key: Vec<u8>,
     group_key: Vec<u8>,
+}
+
+/// `--session-gap`: where the send time is and the largest gap inside one
+/// dialogue.
+///
+/// A group's messages (in row order, as the reference keeps them) start a
+/// new dialogue wherever a message's send time is more than `gap` away
+/// from the last parseable time before it in the group (either way, so
+/// the rule does not depend on the rows being sorted); a message without
+/// a parseable time stays with the message before it and moves nothing.
+/// The split depends on the rows only, so it and the train/val split after
+/// it (same seed) are deterministic; the new dialogues keep their group's
+/// place in the key order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    /// Position of the time column.
+    pub col: usize,
+    /// Microseconds.
+    pub gap: i64,
+}
+
+/// A send time in microseconds since 1899-12-30 (Excel's day 0): an xlsx
+/// date-time cell, or text `YYYY-MM-DD HH:MM[:SS[.ffffff]]` (also `/` for
+/// `-`, `T` for the space, a date alone). Numbers are not taken: a number
+/// could be an Excel serial or a Unix time, and guessing would split wrong.
+pub fn send_time(v: &Value) -> Option<i64> {
+    match v {
+        Value::DateTime(serial) => Some((serial * 86_400e6).round() as i64),
+        Value::Text(t) => parse_time_text(t),
+        _ => None,
+    }
+}
+
+fn parse_time_text(t: &str) -> Option<i64> {
+    let b = t.trim().as_bytes();
+    let mut i = 0;
+    let num = |i: &mut usize, max: usize| -> Option<i64> {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() && *i - start < max {
+            *i += 1;
+        }
+        (*i > start).then(|| std::str::from_utf8(&b[start..*i]).ok()?.parse().ok())?
+    };
+    let year = num(&mut i, 4)?;
+    let sep = |i: &mut usize, set: &[u8]| -> bool {
+        if *i < b.len() && set.contains(&b[*i]) {
+            *i += 1;
+            true
+        } else {
+            false
+        }
+    };
+    if !sep(&mut i, b"-/") {
+        return None;
+    }
+    let month = num(&mut i, 2)?;
+    if !sep(&mut i, b"-/") {
+        return None;
+    }
+    let day = num(&mut i, 2)?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(1000..=9999).contains(&year) {
+        return None;
+    }
+    let (mut h, mut m, mut sec, mut micro) = (0, 0, 0, 0);
+    if i < b.len() {
+        if !sep(&mut i, b" T") {
+            return None;
+        }
+        h = num(&mut i, 2)?;
+        if !sep(&mut i, b":") {
+            return None;
+        }
+        m = num(&mut i, 2)?;
+        if sep(&mut i, b":") {
+            sec = num(&mut i, 2)?;
+            if sep(&mut i, b".") {
+                let start = i;
+                let f = num(&mut i, 6)?;
+                micro = f * 10i64.pow((6 - (i - start)) as u32);
+            }
+        }
+        if i != b.len() || h > 23 || m > 59 || sec > 60 {
+            return None;
+        }
+    }
+    let days = days_from_civil(year, month, day) + 25_569;
+    Some(((days * 86_400 + h * 3600 + m * 60 + sec) * 1_000_000) + micro)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Split one group's messages into sessions (see [`Session`]).
+fn split_sessions(
+    msgs: Vec<(Value, Value)>,
+    times: &[Option<i64>],
+    gap: i64,
+    out: &mut Vec<Vec<(Value, Value)>>,
+) {
+    let mut current = Vec::new();
+    let mut last: Option<i64> = None;
+    for (m, t) in msgs.into_iter().zip(times) {
+        if let (Some(t), Some(l)) = (t, last) {
+            if (t - l).abs() > gap && !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+        }
+        if t.is_some() {
+            last = *t;
+        }
+        current.push(m);
+    }
+    out.push(current);
 }
 
 impl Grouper {
@@ -80,9 +214,17 @@ impl Grouper {
             seen: FxHashSet::default(),
             index: FxHashMap::default(),
             groups: Vec::new(),
+            times: Vec::new(),
+            session: None,
             row_key: Vec::with_capacity(256),
             group_key: Vec::with_capacity(64),
         }
+    }
+
+    /// Split groups into sessions (`None`: as the reference).
+    pub fn with_session(mut self, session: Option<Session>) -> Grouper {
+        self.session = session;
+        self
     }
 
     /// The next row (shorter rows have missing trailing cells).
@@ -113,16 +255,31 @@ impl Grouper {
                     .insert(self.group_key.as_slice().into(), self.groups.len());
                 self.groups
                     .push(((row[agent].key(), row[customer].key()), Vec::new()));
+                if self.session.is_some() {
+                    self.times.push(Vec::new());
+                }
                 self.groups.len() - 1
             }
         };
         self.groups[at]
             .1
             .push((row[role].clone(), row[content].clone()));
+        if let Some(s) = self.session {
+            self.times[at].push(send_time(&row[s.col]));
+        }
     }
 
     /// The dialogues, in pandas' sorted key order.
     pub fn finish(self) -> Grouped {
+        if let Some(s) = self.session {
+            let mut groups: Vec<_> = self.groups.into_iter().zip(self.times).collect();
+            groups.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+            let mut g = self.g;
+            for ((_, msgs), times) in groups {
+                split_sessions(msgs, &times, s.gap, &mut g.dialogues);
+            }
+            return g;
+        }
         let mut groups = self.groups;
         // pandas' sorted group keys: numbers by value, then text by code point.
         groups.sort_by(|a, b| a.0.cmp(&b.0));
@@ -183,6 +340,38 @@ pub fn reread_value(v: &Value) -> Value {
 mod tests {
     use super::*;
     use crate::read::Sheet;
+
+    #[test]
+    fn send_times_parse_text_and_cells() {
+        let t = |s: &str| send_time(&Value::text(s));
+        assert_eq!(t("2023-05-01 09:30:00"), t("2023/5/1 9:30"));
+        assert_eq!(
+            t("2023-05-01 09:30:01").unwrap() - t("2023-05-01 09:30:00").unwrap(),
+            1_000_000
+        );
+        assert_eq!(t("2023-05-01T09:30:00.25").unwrap() % 1_000_000, 250_000);
+        // 2023-05-01 is Excel serial 45047.
+        assert_eq!(send_time(&Value::DateTime(45047.0)), t("2023-05-01"));
+        for bad in ["", "昨天", "2023-13-01", "2023-05-01 25:00", "45047"] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+        assert_eq!(send_time(&Value::Float(45047.0)), None);
+    }
+
+    #[test]
+    fn sessions_split_on_gaps_and_untimed_rows_follow() {
+        let m = |s: &str| (Value::text("否"), Value::text(s));
+        let msgs = vec![m("a"), m("b"), m("c"), m("d"), m("e")];
+        let h = 3_600_000_000;
+        let times = [Some(0), None, Some(2 * h), Some(2 * h + 1), Some(h / 2)];
+        let mut out = Vec::new();
+        split_sessions(msgs, &times, h, &mut out);
+        let texts: Vec<Vec<String>> = out
+            .iter()
+            .map(|d| d.iter().map(|(_, c)| c.to_text()).collect())
+            .collect();
+        assert_eq!(texts, [vec!["a", "b"], vec!["c", "d"], vec!["e"]]);
+    }
 
     #[test]
     fn dropna_dedup_and_key_order() {

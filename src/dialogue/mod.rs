@@ -9,6 +9,7 @@ pub mod group;
 pub mod output;
 pub mod reverse_writer;
 pub mod scrub;
+pub mod shape;
 pub mod split;
 pub mod turns;
 

@@ -373,6 +373,12 @@ fn difference(a: &PartRun, b: &PartRun) -> String {
         format!("columns {:?} vs {:?}", a.columns, b.columns)
     } else if a.agent_value != b.agent_value {
         format!("agent value {:?} vs {:?}", a.agent_value, b.agent_value)
+    } else if a.session != b.session {
+        let gap = |s: &Option<(String, i64)>| match s {
+            Some((col, us)) => format!("--session-gap {}s on {col:?}", us / 1_000_000),
+            None => "no --session-gap".to_string(),
+        };
+        format!("{} vs {}", gap(&a.session), gap(&b.session))
     } else {
         format!(
             "sheet/encoding {:?}/{:?} vs {:?}/{:?}",

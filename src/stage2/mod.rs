@@ -75,11 +75,18 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let opts = Arc::new(opts);
     let agent_value = Arc::new(cfg.agent_value.clone());
     let spill = Arc::new(cfg.out.clone());
+    let session = Arc::new(cfg.session_gap.map(|g| (cfg.time_col.clone(), g)));
     let pool = thread_pool(cfg.jobs)?;
     // Each result with the seconds its worker took, for the report.
     let results = ordered_map(pool, files.clone(), 2 * cfg.jobs, move |path: PathBuf| {
         let t = Instant::now();
-        let r = one_file(&path, &opts, &agent_value, &spill);
+        let r = one_file(
+            &path,
+            &opts,
+            &agent_value,
+            &spill,
+            session.as_ref().as_ref(),
+        );
         (r, seconds(t.elapsed()))
     });
     let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
@@ -183,6 +190,7 @@ fn finish_part(p: PartWriter, mut report: Report, started: Instant) -> Result<Re
         messages_skipped: h.messages_skipped,
         spilled_to_disk: false,
         outputs: vec![path, manifest],
+        corpus: None,
     });
     report.stages.stage2 = StageTime::of(started.elapsed());
     report.conclude(started.elapsed());
@@ -199,6 +207,16 @@ pub fn finish(
     started: Instant,
     stage2: Instant,
 ) -> Result<Report> {
+    // The corpus options shape the whole corpus, in the global order,
+    // before the split (see `dialogue::shape`); without them this is
+    // skipped and every byte stays as the reference's.
+    let (corpus, stats) = if cfg.corpus.shapes() {
+        let shaper = dialogue::shape::Shaper::new(&cfg.corpus)?;
+        let (c, s) = shaper.corpus(corpus, &cfg.out, cfg.corpus_budget())?;
+        (c, Some(s))
+    } else {
+        (corpus, None)
+    };
     let written = dialogue::write_corpus(
         &corpus,
         &cfg.out,
@@ -207,6 +225,7 @@ pub fn finish(
         &cfg.corpus_formats,
         cfg.jobs,
         cfg.quiet,
+        cfg.corpus.system_prompt.as_deref(),
     )?;
     report.dialogues = Some(DialogueReport {
         rows_read: corpus.rows_read,
@@ -218,6 +237,7 @@ pub fn finish(
         messages_skipped: corpus.messages_skipped,
         spilled_to_disk: corpus.has_spilled(),
         outputs: written.outputs,
+        corpus: stats,
     });
     // Hashed after the rename, from the page cache: the corpus writers
     // stay as they are (byte-identical outputs), for one extra read.

@@ -169,6 +169,10 @@ pub struct PartRun {
     pub sheet: Option<String>,
     pub encoding: Option<String>,
     pub agent_value: String,
+    /// `--session-gap` (time column, microseconds): every shard must split
+    /// alike. Absent in parts written without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<(String, i64)>,
 }
 
 /// One file that failed in a shard, for the merge's report.
@@ -212,6 +216,7 @@ pub fn part_run(cfg: &Config, files: &[PathBuf], shards: usize) -> PartRun {
         sheet: cfg.read.sheet.clone(),
         encoding: cfg.read.encoding.map(|e| e.name().to_string()),
         agent_value: cfg.agent_value.clone(),
+        session: cfg.session_gap.map(|g| (cfg.time_col.clone(), g)),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::dialogue::group::Session;
 use crate::dialogue::{self, group, Rendered};
 use crate::error::{Error, FileError, FileErrorKind};
 use crate::read::{find_required, read_file, ReadOptions, Sheet, Workbook};
@@ -25,27 +26,38 @@ pub(super) fn one_file(
     opts: &ReadOptions,
     agent_value: &str,
     spill: &std::path::Path,
+    session: Option<&(String, i64)>,
 ) -> Result<FileDialogues, FileError> {
     // Group the rows as they are read, on the bet that the file is what
     // stage 1 writes: sheets with one same header, no column that pandas'
     // inference turns numeric. Nothing is held but the groups; where the
     // bet fails, the file is read again and grouped the general way.
-    let mut bet = Speculation::default();
+    let mut bet = Speculation {
+        session: session.cloned(),
+        ..Speculation::default()
+    };
     let book = read_file(path, opts, &mut |sheet, row| {
         bet.offer(sheet, row);
         false
     })?;
+    let no_time = bet.no_time;
+    let mut notes = book.notes.clone();
+    if let (Some((name, _)), true) = (session, no_time) {
+        notes.push(format!(
+            "no time column {name:?}: --session-gap does not split this file"
+        ));
+    }
     if let Some(g) = bet.result(&book) {
         return Ok(FileDialogues {
             rows_read: g.rows_read,
             dropped_missing: g.dropped_missing,
             dropped_duplicate: g.dropped_duplicate,
             rendered: dialogue::render(g.dialogues, agent_value),
-            notes: book.notes,
+            notes,
         });
     }
     let book = read_file(path, opts, &mut |_, _| true)?;
-    let notes = book.notes.clone();
+    let mut notes = book.notes.clone();
     let mut table = Table::new(spill, DEFAULT_SPILL_BYTES);
     let fail = |e: Error| FileError::new(path, FileErrorKind::Table(Arc::new(e)));
     for sheet in book.sheets {
@@ -53,7 +65,19 @@ pub(super) fn one_file(
     }
     let cols = find_required(table.columns(), &opts.required)
         .expect("usable sheets have every required column");
-    let g = group(&mut table, cols, None).map_err(fail)?;
+    let session = session.and_then(|(name, gap)| {
+        let col = table.columns().iter().position(|c| c == name.as_str());
+        if col.is_none() {
+            notes.push(format!(
+                "no time column {name:?}: --session-gap does not split this file"
+            ));
+        }
+        Some(Session {
+            col: col?,
+            gap: *gap,
+        })
+    });
+    let g = group::group_sessions(&mut table, cols, None, session).map_err(fail)?;
     let (rows_read, dropped_missing, dropped_duplicate) =
         (g.rows_read, g.dropped_missing, g.dropped_duplicate);
     Ok(FileDialogues {
@@ -74,6 +98,10 @@ struct Speculation {
     sheet: String,
     grouper: Option<group::Grouper>,
     failed: bool,
+    /// `--session-gap`'s column name and gap.
+    session: Option<(String, i64)>,
+    /// The first sheet lacks the time column.
+    no_time: bool,
 }
 
 impl Speculation {
@@ -103,7 +131,16 @@ impl Speculation {
                     let name = &sheet.columns[i];
                     sheet.columns.iter().position(|c| c == name).unwrap_or(i)
                 });
-                let mut grouper = group::Grouper::new(sheet.columns.len(), cols);
+                let session = self.session.as_ref().and_then(|(name, gap)| {
+                    let col = sheet.columns.iter().position(|c| c == name.as_str());
+                    self.no_time = col.is_none();
+                    Some(Session {
+                        col: col?,
+                        gap: *gap,
+                    })
+                });
+                let mut grouper =
+                    group::Grouper::new(sheet.columns.len(), cols).with_session(session);
                 grouper.row(row);
                 self.columns = Some(sheet.columns.clone());
                 self.sheet = sheet.name.clone();

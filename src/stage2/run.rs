@@ -23,8 +23,8 @@ use crate::stage1::rundir::RunDir;
 use crate::stage1::{read_chunks, write_table, ChunkTable, Output, TableSink};
 
 use crate::config::Config;
-use crate::dialogue::group::reread_conversions;
-use crate::dialogue::{group, Corpus};
+use crate::dialogue::group::{group_sessions, reread_conversions, Session};
+use crate::dialogue::Corpus;
 use crate::error::Result;
 use crate::pool::thread_pool;
 use crate::report::{ChunkReport, Report, StageTime};
@@ -113,8 +113,25 @@ pub fn run(cfg: &Config) -> Result<Report> {
                 }
                 if let Ok(cols) = find_required(ct.table.columns(), &cfg.read.required) {
                     let convert = reread_conversions(&mut ct.table)?;
+                    let session = match cfg.session_gap {
+                        Some(gap) => {
+                            let col = ct
+                                .table
+                                .columns()
+                                .iter()
+                                .position(|c| c == cfg.time_col.as_str());
+                            if col.is_none() {
+                                report.notes.push(format!(
+                                    "chunk {}: no time column {:?}: --session-gap does not split it",
+                                    ct.chunk.index, cfg.time_col
+                                ));
+                            }
+                            col.map(|col| Session { col, gap })
+                        }
+                        None => None,
+                    };
                     corpus.push(
-                        group(&mut ct.table, cols, convert.as_ref())?,
+                        group_sessions(&mut ct.table, cols, convert.as_ref(), session)?,
                         &cfg.agent_value,
                     )?;
                 }

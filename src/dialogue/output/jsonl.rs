@@ -12,14 +12,16 @@ use crate::error::{Error, Result};
 pub(super) struct Jsonl {
     w: BufWriter<File>,
     path: PathBuf,
+    system: Option<String>,
 }
 
 impl Jsonl {
     /// Write into `f`, the open temporary named `path`.
-    pub(super) fn create(f: File, path: &Path) -> Jsonl {
+    pub(super) fn create(f: File, path: &Path, system: Option<&str>) -> Jsonl {
         Jsonl {
             w: BufWriter::with_capacity(1 << 20, f),
             path: path.to_path_buf(),
+            system: system.map(str::to_string),
         }
     }
 }
@@ -27,7 +29,7 @@ impl Jsonl {
 impl CorpusOutput for Jsonl {
     fn dialogue(&mut self, turns: &[Turn]) -> Result<()> {
         self.w
-            .write_all(jsonl_line(turns).as_bytes())
+            .write_all(chat_line(turns, self.system.as_deref()).as_bytes())
             .map_err(|e| Error::io(&self.path, e))
     }
 
@@ -44,6 +46,12 @@ impl CorpusOutput for Jsonl {
 /// customer is the user, the agent the assistant; contents are the txt
 /// turns without their `坐席:` / `客户:` prefix.
 pub fn jsonl_line(turns: &[Turn]) -> String {
+    chat_line(turns, None)
+}
+
+/// [`jsonl_line`] with `system` as a first `{"role":"system",...}`
+/// message (`--system-prompt`).
+pub fn chat_line(turns: &[Turn], system: Option<&str>) -> String {
     #[derive(serde::Serialize)]
     struct Message<'a> {
         role: &'static str,
@@ -54,12 +62,16 @@ pub fn jsonl_line(turns: &[Turn]) -> String {
         messages: Vec<Message<'a>>,
     }
     let line = Line {
-        messages: turns
-            .iter()
-            .map(|t| Message {
+        messages: system
+            .map(|s| Message {
+                role: "system",
+                content: s,
+            })
+            .into_iter()
+            .chain(turns.iter().map(|t| Message {
                 role: if t.agent { "assistant" } else { "user" },
                 content: t.content(),
-            })
+            }))
             .collect(),
     };
     let mut s = serde_json::to_string(&line).expect("strings always serialize");

@@ -5,17 +5,20 @@
 
 mod jsonl;
 mod mmi;
+mod parquet;
+mod sharegpt;
 mod txt;
 
 use std::path::{Path, PathBuf};
 
 use super::{split, Corpus, Turn};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fs::{ensure_dir, AtomicFile};
 use crate::interrupt;
 use crate::progress::Progress;
 
 pub use self::jsonl::jsonl_line;
+pub use self::sharegpt::{dataset_info, sharegpt_line};
 
 /// A corpus format of `--corpus-format` (txt is always written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,20 +27,27 @@ pub enum CorpusFormat {
     Txt,
     /// `OUT/jsonl/SET.jsonl`: chat-format messages.
     Jsonl,
+    /// `OUT/sharegpt/SET.jsonl` + `dataset_info.json`: LLaMA-Factory.
+    ShareGpt,
+    /// `OUT/parquet/SET.parquet`: a `messages` list column.
+    Parquet,
 }
 
 impl CorpusFormat {
-    /// The word `--format` takes for it.
+    /// The word `--corpus-format` takes for it.
     pub fn name(self) -> &'static str {
         match self {
             CorpusFormat::Txt => "txt",
             CorpusFormat::Jsonl => "jsonl",
+            CorpusFormat::ShareGpt => "sharegpt",
+            CorpusFormat::Parquet => "parquet",
         }
     }
 }
 
-/// One output file of one set being written.
-pub trait CorpusOutput {
+/// One output file of one set being written. `Send`: the chat formats are
+/// written on threads of their own (see `write_set`).
+pub trait CorpusOutput: Send {
     /// Write one dialogue.
     fn dialogue(&mut self, turns: &[Turn]) -> Result<()>;
     /// Complete the file at its temporary path (flushed, threads joined).
@@ -52,6 +62,8 @@ fn layout(format: CorpusFormat) -> &'static [(&'static str, &'static str)] {
     match format {
         CorpusFormat::Txt => &[("std", "txt"), ("mmi", "txt")],
         CorpusFormat::Jsonl => &[("jsonl", "jsonl")],
+        CorpusFormat::ShareGpt => &[("sharegpt", "jsonl")],
+        CorpusFormat::Parquet => &[("parquet", "parquet")],
     }
 }
 
@@ -66,6 +78,10 @@ pub fn corpus_paths(out: &Path, formats: &[CorpusFormat]) -> Vec<PathBuf> {
             }
         }
     }
+    // LLaMA-Factory's description of both sets, written after them.
+    if formats.contains(&CorpusFormat::ShareGpt) {
+        v.push(out.join("sharegpt").join("dataset_info.json"));
+    }
     v
 }
 
@@ -77,6 +93,7 @@ fn open(
     out: &Path,
     set: &str,
     jobs: usize,
+    system: Option<&str>,
 ) -> Result<Vec<(AtomicFile, Box<dyn CorpusOutput>)>> {
     let file = |dir: &str, ext: &str| -> Result<AtomicFile> {
         let d = out.join(dir);
@@ -97,7 +114,17 @@ fn open(
         }
         CorpusFormat::Jsonl => {
             let f = file(names[0].0, names[0].1)?;
-            let o = jsonl::Jsonl::create(f.try_clone()?, f.tmp_path());
+            let o = jsonl::Jsonl::create(f.try_clone()?, f.tmp_path(), system);
+            vec![(f, Box::new(o) as Box<dyn CorpusOutput>)]
+        }
+        CorpusFormat::ShareGpt => {
+            let f = file(names[0].0, names[0].1)?;
+            let o = sharegpt::ShareGpt::create(f.try_clone()?, f.tmp_path(), system);
+            vec![(f, Box::new(o) as Box<dyn CorpusOutput>)]
+        }
+        CorpusFormat::Parquet => {
+            let f = file(names[0].0, names[0].1)?;
+            let o = parquet::Parquet::create(f.try_clone()?, f.tmp_path(), system)?;
             vec![(f, Box::new(o) as Box<dyn CorpusOutput>)]
         }
     })
@@ -122,6 +149,7 @@ pub fn write_corpus(
     formats: &[CorpusFormat],
     jobs: usize,
     quiet: bool,
+    system: Option<&str>,
 ) -> Result<Written> {
     let (train, val) = split::split(corpus.len(), val_size, seed)?;
     let mut progress = Progress::new(corpus.len() as u64, "dialogues", quiet);
@@ -130,7 +158,7 @@ pub fn write_corpus(
     for (set, order) in SETS.into_iter().zip([&train, &val]) {
         let mut outputs = Vec::new();
         for &f in formats {
-            outputs.extend(open(f, out, set, jobs)?);
+            outputs.extend(open(f, out, set, jobs, system)?);
         }
         write_set(corpus, order, &mut outputs, &mut progress)?;
         for (file, output) in outputs {
@@ -139,6 +167,11 @@ pub fn write_corpus(
         }
     }
     progress.finish();
+    if formats.contains(&CorpusFormat::ShareGpt) {
+        let f = AtomicFile::new(&out.join("sharegpt").join("dataset_info.json"))?;
+        f.write_all(dataset_info(system.is_some()).as_bytes())?;
+        files.push(f);
+    }
     let mut outputs = Vec::new();
     for f in files {
         outputs.push(f.dest().to_path_buf());
@@ -157,18 +190,65 @@ fn write_set(
     outputs: &mut [(AtomicFile, Box<dyn CorpusOutput>)],
     progress: &mut Progress,
 ) -> Result<()> {
+    // The txt corpora (first, always) on this thread with the progress bar;
+    // each further format on a thread of its own, reading the dialogues
+    // itself (positioned reads of a spilled or stored corpus are safe to
+    // share), so `--format jsonl,sharegpt,parquet` costs the longest of
+    // them rather than their sum. Each output still gets every dialogue in
+    // split order: the bytes are those of one thread.
+    let main = outputs.len().min(2);
+    let (txt, rest) = outputs.split_at_mut(main);
+    std::thread::scope(|s| -> Result<()> {
+        let threads: Vec<_> = rest
+            .iter_mut()
+            .map(|(_, o)| {
+                std::thread::Builder::new()
+                    .name("corpus-format".into())
+                    .spawn_scoped(s, move || feed(corpus, order, &mut [o], None))
+                    .map_err(Error::thread("a corpus format writer"))
+            })
+            .collect();
+        let mut txt: Vec<&mut Box<dyn CorpusOutput>> = txt.iter_mut().map(|(_, o)| o).collect();
+        let mut outcome = feed(corpus, order, &mut txt, Some(progress));
+        for t in threads {
+            let r = match t {
+                Ok(h) => h.join().unwrap_or_else(|p| {
+                    Err(Error::Panicked {
+                        what: "writing a corpus format",
+                        msg: crate::pool::panic_message(p),
+                    })
+                }),
+                Err(e) => Err(e),
+            };
+            if let (Ok(()), Err(e)) = (&outcome, r) {
+                outcome = Err(e);
+            }
+        }
+        outcome
+    })
+}
+
+/// Write every dialogue of `order` to `outputs`.
+fn feed(
+    corpus: &Corpus,
+    order: &[u32],
+    outputs: &mut [&mut Box<dyn CorpusOutput>],
+    mut progress: Option<&mut Progress>,
+) -> Result<()> {
     let mut rec = Vec::new();
     for (n, &i) in order.iter().enumerate() {
         if n % 1024 == 0 {
             interrupt::check()?;
         }
         let turns = corpus.with_dialogue(i as usize, &mut rec, |turns| -> Result<usize> {
-            for (_, o) in outputs.iter_mut() {
+            for o in outputs.iter_mut() {
                 o.dialogue(turns)?;
             }
             Ok(turns.len())
         })??;
-        progress.inc(turns as u64);
+        if let Some(p) = progress.as_deref_mut() {
+            p.inc(turns as u64);
+        }
     }
     Ok(())
 }
