@@ -125,9 +125,12 @@ impl Progress {
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ")
-            .with_key("files", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{}", files.load(Ordering::Relaxed));
-            })
+            .with_key(
+                "files",
+                move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", files.load(Ordering::Relaxed));
+                },
+            )
             .with_key("read", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
                 let n = ROWS_READ.load(Ordering::Relaxed);
                 let _ = write!(w, "{} rows read ({})", HumanCount(n), rate(n, s));
