@@ -82,6 +82,8 @@ pub(crate) struct Collector<'o, 'k, 'a> {
     /// one 1 MiB string named by 3,000 cells is 3 GB kept from a 45 KB
     /// file) bounds it.
     pub kept_text_bytes: usize,
+    /// Rows read, handed to the progress bar in batches.
+    ticker: crate::progress::RowTicker,
 }
 
 impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
@@ -95,6 +97,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
             sheet_names: Vec::new(),
             interrupted: false,
             kept_text_bytes: 0,
+            ticker: crate::progress::RowTicker::default(),
         }
     }
 
@@ -197,6 +200,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
             }
         }
         b.sheet.rows_read += 1;
+        self.ticker.tick();
         b.sheet.line = line;
         if b.sheet.rows_read.is_multiple_of(4096) && crate::interrupt::requested() {
             self.interrupted = true;

@@ -42,7 +42,7 @@ pub fn read_chunks(
     check_xlsx_limit: bool,
     skip: impl Fn(&Chunk) -> bool,
     sink: &mut dyn ChunkSink,
-) -> Result<()> {
+) -> Result<Progress> {
     let files = &plan.files;
     report.files_found = files.len();
     let mut selected = Vec::new();
@@ -70,7 +70,13 @@ pub fn read_chunks(
         .map(|i| (i, files[i].clone()))
         .collect();
     report.files_selected = work.len();
-    let mut progress = Progress::new(work.len() as u64, "files", cfg.quiet);
+    // Sizes now, before any read: the bar runs over the input's bytes.
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|p| crate::progress::total_bytes([p.as_path()]))
+        .collect();
+    let total: u64 = work.iter().map(|(i, _)| sizes[*i]).sum();
+    let mut progress = Progress::reading(total, work.len() as u64, cfg.quiet);
     progress.set_prefix("extract");
     for e in &plan.unlisted {
         progress.println(&report.fail_file(e));
@@ -111,6 +117,7 @@ pub fn read_chunks(
             // `Interrupted`, which is not that file's failure.
             interrupt::check()?;
             let path = &files[global];
+            progress.file_bytes(sizes[global]);
             let (result, secs) = match result {
                 Ok((r, secs)) => (Ok(r), Some(secs)),
                 Err(p) => (Err(p), None),
@@ -167,8 +174,9 @@ pub fn read_chunks(
         }
         sink.end(c, &accepted, files_ok, error, report, &progress)?;
     }
-    progress.finish();
-    Ok(())
+    // The caller finishes the bar: a writer may still be compressing the
+    // last chunk, and the bar keeps ticking through it.
+    Ok(progress)
 }
 
 /// Whether a file's sheets fit the chunk's xlsx header: each sheet within

@@ -80,10 +80,16 @@ pub fn extract(cfg: &Config) -> Result<Report> {
         // temporary file and exits.
         return Err(e);
     }
+    // The writer may still be compressing the last chunk: the bar keeps
+    // ticking (and counting rows written) until it is done.
+    if let Ok(p) = &stage {
+        p.phase("finishing the last chunk");
+    }
     let written = writer
         .join()
         .unwrap_or_else(|_| Err(Error::ThreadStopped("writer")));
     // A writer error is the real cause when both failed.
+    let stage = stage.map(|p| p.finish());
     let written = match (stage, written) {
         (_, Err(e)) => return Err(e),
         (Err(e), _) => return Err(e),

@@ -74,6 +74,7 @@ pub(super) fn writer_thread(
                 dest,
                 columns,
             } => {
+                crate::progress::phase(format!("writing chunk {chunk}"));
                 let file = AtomicFile::new(&dest)?;
                 let mut sink = open_sink(
                     format,
@@ -98,9 +99,12 @@ pub(super) fn writer_thread(
                 let n = rows.len() as u64;
                 guard_panics(&dest, || o.sink.rows(rows))?;
                 o.rows += n;
+                // One batch of the sink's rows (WRITER_BATCH at most).
+                crate::progress::rows_written(n);
             }
             WriterMsg::Finish => {
                 let o = open.take().expect("Start comes before Finish");
+                crate::progress::phase(format!("finishing chunk {}", o.chunk));
                 let dest = o.dest.clone();
                 guard_panics(&dest, || o.sink.finish())?;
                 let (size, sha256) = o.file.digest()?;
@@ -115,6 +119,7 @@ pub(super) fn writer_thread(
             }
             WriterMsg::Abort => open = None,
             WriterMsg::Table(mut ct, dest) => {
+                crate::progress::phase(format!("writing chunk {}", ct.chunk.index));
                 let out = write_table(
                     &mut ct.table,
                     &dest,

@@ -115,11 +115,13 @@ fn write_table_inner(
     let mut n = 0u64;
     table.for_each_row(|row| {
         n += 1;
-        if n.is_multiple_of(8192) {
+        if n.is_multiple_of(crate::progress::ROW_BATCH) {
+            crate::progress::rows_written(crate::progress::ROW_BATCH);
             interrupt::check()?;
         }
         sink.row(row)
     })?;
+    crate::progress::rows_written(n % crate::progress::ROW_BATCH);
     interrupt::check()?;
     sink.finish()?;
     let (size, sha256) = file.digest()?;

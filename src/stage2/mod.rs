@@ -63,7 +63,11 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
         None => (all, 0, None),
     };
     report.files_selected = files.len();
-    let mut progress = Progress::new(files.len() as u64, "files", cfg.quiet);
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|p| crate::progress::total_bytes([p.as_path()]))
+        .collect();
+    let mut progress = Progress::reading(sizes.iter().sum(), files.len() as u64, cfg.quiet);
     progress.set_prefix("dialogues");
 
     let mut opts = cfg.read.clone();
@@ -92,6 +96,7 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
     for (i, (result, path)) in results.zip(&files).enumerate() {
         interrupt::check()?;
+        progress.file_bytes(sizes[i]);
         let (result, secs) = match result {
             Ok((r, secs)) => (Ok(r), Some(secs)),
             Err(p) => (Err(p), None),

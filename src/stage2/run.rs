@@ -96,6 +96,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
                 entry.error = Some(err);
             } else {
                 if let Some(dir) = &cfg.keep_clean {
+                    progress.phase(format!("writing chunk {}", ct.chunk.index));
                     let dest = chunk_output(dir, &ct.chunk, &cfg.prefix, cfg.table_format);
                     let o = write_table(
                         &mut ct.table,
@@ -149,7 +150,8 @@ pub fn run(cfg: &Config) -> Result<Report> {
         check_limit,
         |_| false,
         &mut sink,
-    )?;
+    )?
+    .finish();
     drop(sink);
     report.chunk_outputs(&written);
     if let Some(dir) = kept {
