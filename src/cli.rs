@@ -123,6 +123,13 @@ pub struct ExecArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
+    /// Also write the run summary as one self-contained HTML page to FILE
+    /// (inline CSS and SVG charts, nothing fetched): the numbers, rows
+    /// kept and dropped per file, and stage 2's dialogue-length and
+    /// turn-length distributions.
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
+
     /// TOML file with column names, filter and stage options; flags given
     /// on the command line win over it.
     #[arg(long, value_name = "FILE")]

@@ -97,6 +97,8 @@ pub struct Invocation {
     pub command: &'static str,
     pub quiet: bool,
     pub report: Option<PathBuf>,
+    /// Where the HTML report goes (`--report-html`), under the same rules.
+    pub report_html: Option<PathBuf>,
     pub job: Result<Job>,
 }
 
@@ -139,6 +141,12 @@ fn check_common(a: &CommonArgs) -> Result<()> {
                 .into(),
         ));
     }
+    if a.dry_run.is_some() && a.run.report_html.is_some() {
+        return Err(Error::Usage(
+            "--dry-run writes nothing, not even --report-html; use --dry-run=json for a machine-readable plan"
+                .into(),
+        ));
+    }
     Ok(())
 }
 
@@ -148,6 +156,14 @@ fn report_of(a: &CommonArgs) -> Option<PathBuf> {
     match a.dry_run {
         Some(_) => None,
         None => a.run.report.clone(),
+    }
+}
+
+/// Where the HTML report goes: as [`report_of`].
+fn report_html_of(a: &CommonArgs) -> Option<PathBuf> {
+    match a.dry_run {
+        Some(_) => None,
+        None => a.run.report_html.clone(),
     }
 }
 
@@ -187,6 +203,7 @@ impl Invocation {
                 command: "extract",
                 quiet: a.common.run.quiet,
                 report: report_of(&a.common),
+                report_html: report_html_of(&a.common),
                 job: check_common(&a.common)
                     .and_then(|()| {
                         Config::build(
@@ -204,6 +221,7 @@ impl Invocation {
                 command: "dialogues",
                 quiet: a.common.run.quiet,
                 report: report_of(&a.common),
+                report_html: report_html_of(&a.common),
                 job: check_common(&a.common)
                     .and_then(|()| {
                         Config::build(
@@ -239,6 +257,7 @@ impl Invocation {
                 command: "run",
                 quiet: a.common.run.quiet,
                 report: report_of(&a.common),
+                report_html: report_html_of(&a.common),
                 job: if a.stage1.resume {
                     // Accepted and ignored before: `run` has no per-chunk
                     // outputs of its own to resume.
@@ -284,6 +303,7 @@ impl Invocation {
                     command: "merge",
                     quiet: a.run.quiet,
                     report: a.run.report.clone(),
+                    report_html: a.run.report_html.clone(),
                     job: if a.stage2.session_gap.is_some() || a.stage2.time_col.is_some() {
                         Err(Error::Usage(
                             "--session-gap needs the rows' send times: give it to each `dialogues --shard` run, not to `merge`".into(),
@@ -305,6 +325,7 @@ impl Invocation {
                 command: "samples",
                 quiet: a.quiet,
                 report: None,
+                report_html: None,
                 job: check_not_stdout("-o", &a.out)
                     .map(|()| Job::Samples(SamplesConfig::from_args(&a))),
             },
@@ -312,12 +333,14 @@ impl Invocation {
                 command: "completions",
                 quiet: true,
                 report: None,
+                report_html: None,
                 job: Ok(Job::Completions(a.shell)),
             },
             Command::Man => Invocation {
                 command: "man",
                 quiet: true,
                 report: None,
+                report_html: None,
                 job: Ok(Job::Man),
             },
         }

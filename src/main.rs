@@ -74,6 +74,7 @@ fn main() -> ExitCode {
         command,
         quiet,
         report,
+        report_html,
         job,
     } = Invocation::from_cli(cli);
     let argv = args
@@ -86,6 +87,12 @@ fn main() -> ExitCode {
     // error now, not after the whole job.
     let job = job.and_then(|job| match &report {
         Some(p) => preflight::check_report_path(p)
+            .map(|()| job)
+            .map_err(Error::Usage),
+        None => Ok(job),
+    });
+    let job = job.and_then(|job| match &report_html {
+        Some(p) => preflight::check_report_path_of("--report-html", p)
             .map(|()| job)
             .map_err(Error::Usage),
         None => Ok(job),
@@ -122,6 +129,12 @@ fn main() -> ExitCode {
                     return ExitCode::from(Exit::Fatal.code() as u8);
                 }
             }
+            if let Some(p) = &report_html {
+                if let Err(e) = summary.write_html(p) {
+                    eprint_line(&format!("sheetsift: {e}"));
+                    return ExitCode::from(Exit::Fatal.code() as u8);
+                }
+            }
             summary.exit_code
         }
         Ok(None) => Exit::Ok.code(),
@@ -131,12 +144,17 @@ fn main() -> ExitCode {
             eprint_line(&format!("sheetsift: error: {e}"));
             // The report of a run that stopped still says which command
             // ran, with what, and why it stopped (`error`), and no counts.
-            if let Some(p) = &report {
+            if report.is_some() || report_html.is_some() {
                 let mut r = Report::failed(command, &e);
                 r.stamp(envelope, started.elapsed(), std::time::SystemTime::now());
                 // Best effort: the error itself may be that the report's
                 // directory is unwritable, and it was printed above.
-                let _ = r.write_json(p);
+                if let Some(p) = &report {
+                    let _ = r.write_json(p);
+                }
+                if let Some(p) = &report_html {
+                    let _ = r.write_html(p);
+                }
             }
             e.exit_code()
         }

@@ -10,6 +10,8 @@
 //! Fields that do not apply to a command are absent rather than zero
 //! (`dialogues` has no stage-1 `rows_kept`; a shard's part no split).
 
+pub mod html;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -196,6 +198,10 @@ pub struct DialogueReport {
     /// Whether the dialogues outgrew `--memory-limit` and went through a
     /// temporary spill file.
     pub spilled_to_disk: bool,
+    /// Turns per dialogue and characters per turn, on log-2 buckets
+    /// (optional in v1: absent for `merge`, which reads rendered parts).
+    #[serde(rename = "distributions", skip_serializing_if = "Option::is_none")]
+    pub lengths: Option<crate::dialogue::Lengths>,
     /// The files written (in the report: the top-level `outputs`).
     #[serde(skip)]
     pub outputs: Vec<PathBuf>,

@@ -6,6 +6,7 @@
 
 pub mod emoji;
 pub mod group;
+pub mod lengths;
 pub mod output;
 pub mod reverse_writer;
 pub mod scrub;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use self::group::{group, Grouped};
+pub use self::lengths::Lengths;
 pub use self::output::{corpus_paths, write_corpus, CorpusFormat, Written};
 pub use self::turns::{build_turns, Turn};
 
@@ -51,6 +53,8 @@ pub struct Corpus {
     pub rows_read: u64,
     pub dropped_missing: u64,
     pub dropped_duplicate: u64,
+    /// The distributions of the dialogues appended (not of stored runs).
+    pub lengths: Lengths,
 }
 
 struct Spill {
@@ -85,6 +89,7 @@ impl Corpus {
             rows_read: 0,
             dropped_missing: 0,
             dropped_duplicate: 0,
+            lengths: Lengths::default(),
         }
     }
 
@@ -116,6 +121,12 @@ impl Corpus {
         self.spill.as_ref().map_or(0, |s| s.offsets.len() - 1)
     }
 
+    /// Whether the corpus starts with records written earlier (the
+    /// merge's parts), whose distributions [`Corpus::lengths`] lacks.
+    pub fn has_stored(&self) -> bool {
+        !self.stored.is_empty()
+    }
+
     /// Whether any dialogue went to the spill file.
     pub fn has_spilled(&self) -> bool {
         self.spilled() > 0
@@ -141,6 +152,7 @@ impl Corpus {
         dropped_duplicate: u64,
     ) -> Result<()> {
         self.messages_skipped += r.skipped;
+        self.lengths.merge(&r.lengths);
         self.rows_read += rows_read;
         self.dropped_missing += dropped_missing;
         self.dropped_duplicate += dropped_duplicate;
@@ -256,6 +268,8 @@ fn decode_dialogue(mut b: &[u8]) -> Option<Vec<Turn>> {
 pub struct Rendered {
     pub dialogues: Vec<Vec<Turn>>,
     pub skipped: u64,
+    /// Their dialogue-length and turn-length distributions.
+    pub lengths: Lengths,
 }
 
 /// Turn each dialogue into its turns. Dialogues are independent, so this
@@ -274,9 +288,11 @@ pub fn render(
     let mut r = Rendered {
         dialogues: Vec::with_capacity(built.len()),
         skipped: 0,
+        lengths: Lengths::default(),
     };
     for (turns, skipped) in built {
         r.skipped += skipped;
+        r.lengths.add_dialogue(&turns);
         r.dialogues.push(turns);
     }
     r

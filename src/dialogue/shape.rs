@@ -382,10 +382,16 @@ impl Shaper {
                     keep.push(w);
                 }
             }
+            // The distributions of what is written: the shaped dialogues.
+            let mut lengths = super::Lengths::default();
+            for d in &keep {
+                lengths.add_dialogue(d);
+            }
             next.append(
                 Rendered {
                     dialogues: keep,
                     skipped: 0,
+                    lengths,
                 },
                 0,
                 0,

@@ -46,13 +46,18 @@ pub fn check_out_dir(dir: &Path) -> Result<(), String> {
 /// file (probed with a temporary that is removed at once), and FILE is
 /// not a directory.
 pub fn check_report_path(path: &Path) -> Result<(), String> {
+    check_report_path_of("--report", path)
+}
+
+/// [`check_report_path`] for the report flag `flag` (`--report-html`).
+pub fn check_report_path_of(flag: &str, path: &Path) -> Result<(), String> {
     if path.is_dir() {
-        return Err(format!("--report {}: is a directory", path.display()));
+        return Err(format!("{flag} {}: is a directory", path.display()));
     }
     let dir = parent_dir(path);
     if !dir.is_dir() {
         return Err(format!(
-            "--report {}: directory {} does not exist; create it first",
+            "{flag} {}: directory {} does not exist; create it first",
             path.display(),
             dir.display()
         ));
@@ -63,7 +68,7 @@ pub fn check_report_path(path: &Path) -> Result<(), String> {
         .map(drop)
         .map_err(|e| {
             format!(
-                "--report {}: cannot write in {}: {e}",
+                "{flag} {}: cannot write in {}: {e}",
                 path.display(),
                 dir.display()
             )

@@ -182,6 +182,7 @@ pub fn print_notes(report: &mut Report, notes: Vec<String>, quiet: bool) {
 /// makes it).
 fn finish_part(p: PartWriter, mut report: Report, started: Instant) -> Result<Report> {
     let h = p.header().clone();
+    let lengths = p.lengths().clone();
     let (path, manifest) = p.finish(&report.files_failed, &report.notes)?;
     report.rows_read = h.rows_read;
     report.outputs.push(OutputFile::of(&path)?);
@@ -194,6 +195,7 @@ fn finish_part(p: PartWriter, mut report: Report, started: Instant) -> Result<Re
         val: None,
         messages_skipped: h.messages_skipped,
         spilled_to_disk: false,
+        lengths: Some(lengths),
         outputs: vec![path, manifest],
         corpus: None,
     });
@@ -241,6 +243,9 @@ pub fn finish(
         val: Some(written.val),
         messages_skipped: corpus.messages_skipped,
         spilled_to_disk: corpus.has_spilled(),
+        // A merge's dialogues were rendered by the shards: its corpus
+        // counted none of them, so it reports no distributions.
+        lengths: (!corpus.has_stored()).then(|| corpus.lengths.clone()),
         outputs: written.outputs,
         corpus: stats,
     });

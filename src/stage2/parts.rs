@@ -230,6 +230,9 @@ pub struct PartWriter {
     offsets: Vec<u64>,
     header: PartHeader,
     rec: Vec<u8>,
+    /// The part's distributions, for its run's report (not stored in the
+    /// part: the merge's report has none).
+    lengths: crate::dialogue::Lengths,
 }
 
 impl PartWriter {
@@ -261,6 +264,7 @@ impl PartWriter {
                 notes: Vec::new(),
             },
             rec: Vec::new(),
+            lengths: crate::dialogue::Lengths::default(),
         })
     }
 
@@ -275,6 +279,7 @@ impl PartWriter {
         h.rows_dropped_missing += fd.dropped_missing;
         h.rows_dropped_duplicate += fd.dropped_duplicate;
         h.messages_skipped += fd.rendered.skipped;
+        self.lengths.merge(&fd.rendered.lengths);
         h.per_file.push(fd.rendered.dialogues.len() as u64);
         h.dialogues += fd.rendered.dialogues.len() as u64;
         let mut end = *self.offsets.last().expect("starts with the magic's end");
@@ -292,6 +297,10 @@ impl PartWriter {
 
     pub fn header(&self) -> &PartHeader {
         &self.header
+    }
+
+    pub fn lengths(&self) -> &crate::dialogue::Lengths {
+        &self.lengths
     }
 
     /// Write the index and header, rename the part into place, then record
