@@ -218,7 +218,10 @@ pub struct ErrorReport {
     pub kind: &'static str,
     pub message: String,
     /// The file or directory the error is about, when it has one.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::fs::path_text::option")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::fs::path_text::option"
+    )]
     pub path: Option<PathBuf>,
 }
 
@@ -237,12 +240,18 @@ impl ErrorReport {
 /// options the command uses are present.
 #[derive(Debug, Clone, Serialize)]
 pub struct Options {
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::fs::path_text::option_list")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::fs::path_text::option_list"
+    )]
     pub inputs: Option<Vec<PathBuf>>,
     /// `-o` (for `merge`, its directory).
     #[serde(serialize_with = "crate::fs::path_text::serialize")]
     pub out: PathBuf,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::fs::path_text::option")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::fs::path_text::option"
+    )]
     pub config: Option<PathBuf>,
     pub jobs: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -290,7 +299,10 @@ pub struct Stage1Options {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume: Option<bool>,
     /// `run --keep-clean DIR`.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::fs::path_text::option")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::fs::path_text::option"
+    )]
     pub keep_clean: Option<PathBuf>,
     pub match_mode: MatchMode,
     pub system_messages: SystemMessagesOptions,
@@ -301,7 +313,10 @@ pub struct SystemMessagesOptions {
     pub count: usize,
     /// `builtin`, `config` (the config file's list) or `file`.
     pub source: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::fs::path_text::option")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::fs::path_text::option"
+    )]
     pub path: Option<PathBuf>,
 }
 

@@ -151,7 +151,12 @@ fn message(rng: &mut Rng, is_agent: bool) -> String {
                 rng.pick(&["外套", "卫衣", "长裤", "衬衫", "运动鞋"]),
                 36 + rng.below(10)
             ),
-            3 => format!("{}月{}日{}点前", 1 + rng.below(12), 1 + rng.below(28), 9 + rng.below(12)),
+            3 => format!(
+                "{}月{}日{}点前",
+                1 + rng.below(12),
+                1 + rng.below(28),
+                9 + rng.below(12)
+            ),
             _ => format!("第{}件", 1 + rng.below(99)),
         };
         s.push_str(&detail);
@@ -357,7 +362,10 @@ mod tests {
             base.sort_by(|a, b| a.time.total_cmp(&b.time));
             let want = with_dups_by_insert(base, &mut rng, rows);
             assert_eq!(got, want, "seed {seed}, {rows} rows");
-            assert!(got.windows(2).any(|w| w[0] == w[1]), "some duplicates drawn");
+            assert!(
+                got.windows(2).any(|w| w[0] == w[1]),
+                "some duplicates drawn"
+            );
         }
     }
 }

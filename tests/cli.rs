@@ -363,14 +363,27 @@ fn run_format_keeps_its_corpus_meaning_and_a_table_format_names_the_flag() {
     // `run --format jsonl` worked before the rename and still does: the
     // same corpus as --corpus-format.
     for (flag, out) in [("--format", "old"), ("--corpus-format", "new")] {
-        d.cmd(&["run", "in", "-o", out, flag, "txt,jsonl", "--val-size", "0.1", "-q"])
-            .timeout(T)
-            .expect_code(0);
+        d.cmd(&[
+            "run",
+            "in",
+            "-o",
+            out,
+            flag,
+            "txt,jsonl",
+            "--val-size",
+            "0.1",
+            "-q",
+        ])
+        .timeout(T)
+        .expect_code(0);
     }
     for f in ["std/train.txt", "jsonl/train.jsonl"] {
         assert_same_bytes(&d.join("old").join(f), &d.join("new").join(f));
     }
-    for (value, meant) in [("csv", "--table-format csv"), ("xlsx", "--table-format xlsx")] {
+    for (value, meant) in [
+        ("csv", "--table-format csv"),
+        ("xlsx", "--table-format xlsx"),
+    ] {
         let r = d
             .cmd(&[
                 "run",

@@ -35,7 +35,12 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 fn xls_with_huge_dimensions() -> Vec<u8> {
     let mut b = seed_xls();
     let pat = [0x00, 0x02, 0x0E, 0x00];
-    let at: Vec<usize> = b.windows(4).enumerate().filter(|(_, w)| *w == pat).map(|(i, _)| i).collect();
+    let at: Vec<usize> = b
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == pat)
+        .map(|(i, _)| i)
+        .collect();
     assert!(!at.is_empty(), "the seed has DIMENSIONS records");
     for i in at {
         b[i + 8..i + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
@@ -52,7 +57,8 @@ fn xls_with_looping_sector_chain() -> Vec<u8> {
     let dir_start = u32_at(&b, 48) as usize;
     let first_fat = u32_at(&b, 76) as usize;
     let fat = (first_fat + 1) * sector;
-    b[fat + 4 * dir_start..fat + 4 * dir_start + 4].copy_from_slice(&(dir_start as u32).to_le_bytes());
+    b[fat + 4 * dir_start..fat + 4 * dir_start + 4]
+        .copy_from_slice(&(dir_start as u32).to_le_bytes());
     b
 }
 
@@ -64,7 +70,9 @@ fn ods(table: &str, close: bool) -> Vec<u8> {
     );
     content.push_str(table);
     if close {
-        content.push_str("</table:table></office:spreadsheet></office:body></office:document-content>");
+        content.push_str(
+            "</table:table></office:spreadsheet></office:body></office:document-content>",
+        );
     }
     ods_zip(content.as_bytes())
 }
@@ -73,10 +81,13 @@ fn ods(table: &str, close: bool) -> Vec<u8> {
 fn ods_zip(content: &[u8]) -> Vec<u8> {
     let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     z.start_file("mimetype", stored).unwrap();
-    z.write_all(b"application/vnd.oasis.opendocument.spreadsheet").unwrap();
+    z.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
     z.start_file("META-INF/manifest.xml", deflated).unwrap();
     z.write_all(manifest.as_bytes()).unwrap();
     z.start_file("content.xml", deflated).unwrap();
@@ -85,7 +96,9 @@ fn ods_zip(content: &[u8]) -> Vec<u8> {
 }
 
 fn ods_cell(text: &str) -> String {
-    format!(r#"<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#)
+    format!(
+        r#"<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#
+    )
 }
 
 fn ods_row(cells: &[&str]) -> String {
@@ -94,7 +107,8 @@ fn ods_row(cells: &[&str]) -> String {
 }
 
 fn ods_rows() -> String {
-    ods_row(&["坐席id", "客户微信id", "是否客服", "消息内容"]) + &ods_row(&["a1", "c1", "1", "你好"])
+    ods_row(&["坐席id", "客户微信id", "是否客服", "消息内容"])
+        + &ods_row(&["a1", "c1", "1", "你好"])
 }
 
 /// Runs `extract in -o out` with the hostile file as `in/b.*` between two
@@ -118,12 +132,23 @@ fn assert_named_file_error(dir: &Dir, hostile: &str, reason: &str, max_secs: u64
         out.elapsed
     );
     assert!(
-        r.stdout.contains("1 processed, 1 failed") || r.stderr.contains("1 processed, 1 failed") || r.stdout.contains("2 processed, 1 failed") || r.stderr.contains("2 processed, 1 failed"),
+        r.stdout.contains("1 processed, 1 failed")
+            || r.stderr.contains("1 processed, 1 failed")
+            || r.stdout.contains("2 processed, 1 failed")
+            || r.stderr.contains("2 processed, 1 failed"),
         "the good files were processed\n{}",
         r.report(dir.path())
     );
-    let chunks: Vec<String> = dir.listing().into_iter().filter(|p| p.starts_with("out/clean_data_")).collect();
-    assert_eq!(chunks.len(), 1, "the good files' chunk is written: {chunks:?}");
+    let chunks: Vec<String> = dir
+        .listing()
+        .into_iter()
+        .filter(|p| p.starts_with("out/clean_data_"))
+        .collect();
+    assert_eq!(
+        chunks.len(),
+        1,
+        "the good files' chunk is written: {chunks:?}"
+    );
 }
 
 #[test]
@@ -185,7 +210,10 @@ fn a_signal_during_an_endless_ods_read_ends_the_run_within_two_seconds() {
             if let Some(s) = child.try_wait().unwrap() {
                 break s;
             }
-            assert!(sent.elapsed() < Duration::from_secs(2), "still running 2 s after signal {signal}");
+            assert!(
+                sent.elapsed() < Duration::from_secs(2),
+                "still running 2 s after signal {signal}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         };
         assert_eq!(status.code(), Some(code), "signal {signal}");
@@ -198,9 +226,18 @@ fn a_signal_during_an_endless_ods_read_ends_the_run_within_two_seconds() {
     }
     // No reader child outlives the run.
     std::thread::sleep(Duration::from_millis(100));
-    let ps = std::process::Command::new("pgrep").args(["-f", &format!("__read-cells ods {}", dir.join("in").display())]).output();
+    let ps = std::process::Command::new("pgrep")
+        .args([
+            "-f",
+            &format!("__read-cells ods {}", dir.join("in").display()),
+        ])
+        .output();
     if let Ok(ps) = ps {
-        assert!(ps.stdout.is_empty(), "a reader child is still running: {}", String::from_utf8_lossy(&ps.stdout));
+        assert!(
+            ps.stdout.is_empty(),
+            "a reader child is still running: {}",
+            String::from_utf8_lossy(&ps.stdout)
+        );
     }
 }
 
@@ -303,7 +340,8 @@ fn xlsb(sheet: &[u8], shared_strings: Option<&dyn Fn(&mut dyn Write)>) -> Vec<u8
     z.write_all(sheet).unwrap();
     if let Some(write) = shared_strings {
         // Level 9: deflate's best ratio (about 1000:1 on one repeated unit).
-        z.start_file("xl/sharedStrings.bin", opt.compression_level(Some(9))).unwrap();
+        z.start_file("xl/sharedStrings.bin", opt.compression_level(Some(9)))
+            .unwrap();
         write(&mut z);
     }
     z.finish().unwrap().into_inner()
@@ -326,7 +364,11 @@ fn a_minimal_xlsb_is_read() {
     let dir = Dir::new();
     dir.write("in/a.xlsb", xlsb_good());
     let r = dir.cmd(&["extract", "in", "-o", "out"]).expect_code(0);
-    assert!(r.stderr.contains("2 kept") || r.stdout.contains("2 kept"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("2 kept") || r.stdout.contains("2 kept"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -398,8 +440,17 @@ fn run_mutants(ext: &str, seed: &[u8], mutants: &[Vec<u8>]) -> Result<(), TestCa
         .cmd(&["extract", "in", "-o", "out", "-q"])
         .run_limited(AS_LIMIT, Duration::from_secs(120));
     let r = &out.run;
-    prop_assert!(r.code == 0 || r.code == 3, "exit {}\n{}", r.code, r.report(dir.path()));
-    prop_assert!(!r.stderr.contains("error: in/0good"), "the good file failed\n{}", r.report(dir.path()));
+    prop_assert!(
+        r.code == 0 || r.code == 3,
+        "exit {}\n{}",
+        r.code,
+        r.report(dir.path())
+    );
+    prop_assert!(
+        !r.stderr.contains("error: in/0good"),
+        "the good file failed\n{}",
+        r.report(dir.path())
+    );
     prop_assert!(out.peak_rss_mib < 1024, "peak RSS {} MiB", out.peak_rss_mib);
     Ok(())
 }

@@ -67,9 +67,17 @@ fn sheetsift_matches_the_reference_on_random_inputs() {
     eprintln!("{}", summary.join("\n"));
     if !out.status.success() {
         let mut diffs = String::new();
-        for e in std::fs::read_dir(keep.path()).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(keep.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if let Ok(d) = std::fs::read_to_string(e.path().join("DIFFS.txt")) {
-                diffs.push_str(&format!("== {}\n{}\n", e.path().display(), d.chars().take(3000).collect::<String>()));
+                diffs.push_str(&format!(
+                    "== {}\n{}\n",
+                    e.path().display(),
+                    d.chars().take(3000).collect::<String>()
+                ));
             }
         }
         panic!(
@@ -96,6 +104,9 @@ fn the_kept_reference_is_the_shared_one() {
     for f in ["workflow.py", "dump_cells.py", "requirements.txt"] {
         let kept = std::fs::read(root().join("tests/oracle/reference").join(f)).unwrap();
         let theirs = std::fs::read(shared.join(f)).unwrap();
-        assert!(kept == theirs, "tests/oracle/reference/{f} differs from ../shared/reference/{f}: copy it again");
+        assert!(
+            kept == theirs,
+            "tests/oracle/reference/{f} differs from ../shared/reference/{f}: copy it again"
+        );
     }
 }

@@ -59,7 +59,9 @@ fn page_is_self_contained_escaped_and_charts_every_bucket() {
     inputs(&d);
     let (html, json) = run_page(&d);
     assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..100]);
-    for banned in ["http://", "https://", "<script", "<link", "<img", "<iframe", "src=", "url(", "@import"] {
+    for banned in [
+        "http://", "https://", "<script", "<link", "<img", "<iframe", "src=", "url(", "@import",
+    ] {
         assert!(!html.contains(banned), "the page references {banned:?}");
     }
     // No temporary left beside it: written atomically.
@@ -71,26 +73,44 @@ fn page_is_self_contained_escaped_and_charts_every_bucket() {
     assert!(beside.is_empty(), "{beside:?}");
 
     // File names and reasons escaped; the non-UTF-8 name shown lossily.
-    assert!(html.contains("in/a&lt;b&gt;&amp;&quot;c&#39;.xlsx"), "markup name not escaped");
+    assert!(
+        html.contains("in/a&lt;b&gt;&amp;&quot;c&#39;.xlsx"),
+        "markup name not escaped"
+    );
     assert!(!html.contains("a<b>"), "raw markup from a file name");
     assert!(html.contains("in/z\u{fffd}.xlsx"), "non-UTF-8 name missing");
-    assert!(html.contains("missing column"), "failed file's reason missing");
+    assert!(
+        html.contains("missing column"),
+        "failed file's reason missing"
+    );
 
     // The run's numbers.
     assert!(html.contains(">partial</span>"), "outcome badge");
     for key in ["rows_read", "rows_kept"] {
         let n = json[key].as_u64().unwrap();
-        assert!(html.contains(&format!("<td class=\"n\">{n}</td>")), "{key} {n}");
+        assert!(
+            html.contains(&format!("<td class=\"n\">{n}</td>")),
+            "{key} {n}"
+        );
     }
     for o in json["outputs"].as_array().unwrap() {
         let (p, b) = (o["path"].as_str().unwrap(), o["bytes"].as_u64().unwrap());
-        assert!(html.contains(&format!("{p}</td><td class=\"n\">{b}</td>")), "output {p} {b}");
+        assert!(
+            html.contains(&format!("{p}</td><td class=\"n\">{b}</td>")),
+            "output {p} {b}"
+        );
     }
     // A per-file row with its drops by reason: 6 inputs, one failed.
     let files = &html[html.find("<h2>Files</h2>").unwrap()..];
     let files = &files[..files.find("</table>").unwrap()];
     assert_eq!(files.matches("<tr><td class=\"n\">").count(), 5, "{files}");
-    assert_eq!(files.matches("<tr class=\"failed\"><td class=\"n\">").count(), 1, "{files}");
+    assert_eq!(
+        files
+            .matches("<tr class=\"failed\"><td class=\"n\">")
+            .count(),
+        1,
+        "{files}"
+    );
 
     // The distributions: in the JSON, and a bar per bucket in the page,
     // each with its exact count.
@@ -100,15 +120,25 @@ fn page_is_self_contained_escaped_and_charts_every_bucket() {
         ("turns_per_dialogue", "turns per dialogue", "dialogues"),
         ("chars_per_turn", "characters per turn", "turns"),
     ] {
-        let buckets = dist[key].as_array().unwrap_or_else(|| panic!("no {key}: {json}"));
+        let buckets = dist[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key}: {json}"));
         assert!(buckets.len() >= 2, "{key}: {buckets:?}");
         let total: u64 = buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum();
         if key == "turns_per_dialogue" {
             assert_eq!(total, json["dialogues"]["dialogues"].as_u64().unwrap());
         }
         for b in buckets {
-            let (min, max, count) = (b["min"].as_u64().unwrap(), b["max"].as_u64().unwrap(), b["count"].as_u64().unwrap());
-            let range = if min == max { min.to_string() } else { format!("{min}–{max}") };
+            let (min, max, count) = (
+                b["min"].as_u64().unwrap(),
+                b["max"].as_u64().unwrap(),
+                b["count"].as_u64().unwrap(),
+            );
+            let range = if min == max {
+                min.to_string()
+            } else {
+                format!("{min}–{max}")
+            };
             let title = format!("<title>{range} {x_label}: {count} {unit}</title>");
             assert!(html.contains(&title), "no bar {title}");
         }
@@ -126,7 +156,15 @@ fn failed_run_page_says_why_and_report_html_is_checked_first() {
     d.write("in/bad.csv", "x,y\n1,2\n");
     // A run that stops: the page still says what ran and why it stopped.
     let r = d
-        .cmd(&["dialogues", "in<&>", "-o", "out", "-q", "--report-html", "f.html"])
+        .cmd(&[
+            "dialogues",
+            "in<&>",
+            "-o",
+            "out",
+            "-q",
+            "--report-html",
+            "f.html",
+        ])
         .run();
     assert!(r.code == 1 || r.code == 2, "{}", r.description);
     let html = std::fs::read_to_string(d.join("f.html")).expect("a page for a failed run");
@@ -136,12 +174,32 @@ fn failed_run_page_says_why_and_report_html_is_checked_first() {
     // Refused before any work: a page that could not be written, and a
     // dry run (which writes nothing).
     let r = d
-        .cmd(&["run", "in", "-o", "out", "-q", "--report-html", "no/such/dir/r.html"])
+        .cmd(&[
+            "run",
+            "in",
+            "-o",
+            "out",
+            "-q",
+            "--report-html",
+            "no/such/dir/r.html",
+        ])
         .expect_code(2);
-    assert!(r.stderr.contains("--report-html no/such/dir/r.html"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--report-html no/such/dir/r.html"),
+        "{}",
+        r.stderr
+    );
     assert!(!d.join("out").exists());
     let r = d
-        .cmd(&["run", "in", "-o", "out", "--dry-run", "--report-html", "p.html"])
+        .cmd(&[
+            "run",
+            "in",
+            "-o",
+            "out",
+            "--dry-run",
+            "--report-html",
+            "p.html",
+        ])
         .expect_code(2);
     assert!(r.stderr.contains("--report-html"), "{}", r.stderr);
     assert!(!d.join("p.html").exists());
@@ -190,15 +248,30 @@ fn render(d: &Dir, page: &Path, charts: bool) {
         colours.len(),
         100.0 * white as f64 / total as f64
     );
-    assert!(colours.len() > 16, "blank screenshot: {} colours", colours.len());
+    assert!(
+        colours.len() > 16,
+        "blank screenshot: {} colours",
+        colours.len()
+    );
     assert!(white < total * 99 / 100, "screenshot nearly all white");
     if charts {
-        assert!(bar_px > 2_000, "chart bars not painted: {bar_px} pixels of the bar colour");
+        assert!(
+            bar_px > 2_000,
+            "chart bars not painted: {bar_px} pixels of the bar colour"
+        );
     }
     let dom = std::fs::read_to_string(out.join("dom.html")).unwrap();
-    assert!(dom.contains("<h1>sheetsift"), "DOM not the page:\n{}", &dom[..dom.len().min(500)]);
+    assert!(
+        dom.contains("<h1>sheetsift"),
+        "DOM not the page:\n{}",
+        &dom[..dom.len().min(500)]
+    );
     if charts {
-        assert_eq!(dom.matches("<svg class=\"chart\"").count(), 2, "charts missing from the DOM");
+        assert_eq!(
+            dom.matches("<svg class=\"chart\"").count(),
+            2,
+            "charts missing from the DOM"
+        );
     }
     let log = std::fs::read_to_string(out.join("console.log")).unwrap();
     for bad in ["CONSOLE", "Uncaught", "Failed to load", "net::ERR_"] {
@@ -244,7 +317,9 @@ fn decode_png(b: &[u8]) -> Image {
         pos += 12 + len;
     }
     let mut raw = Vec::new();
-    flate2::read::ZlibDecoder::new(&idat[..]).read_to_end(&mut raw).unwrap();
+    flate2::read::ZlibDecoder::new(&idat[..])
+        .read_to_end(&mut raw)
+        .unwrap();
     let stride = width * channels;
     assert_eq!(raw.len(), height * (stride + 1), "PNG data size");
     let mut prev = vec![0u8; stride];
@@ -254,9 +329,17 @@ fn decode_png(b: &[u8]) -> Image {
         let (filter, src) = (line[0], &line[1..]);
         let mut cur = vec![0u8; stride];
         for i in 0..stride {
-            let a = if i >= channels { cur[i - channels] as i16 } else { 0 };
+            let a = if i >= channels {
+                cur[i - channels] as i16
+            } else {
+                0
+            };
             let up = prev[i] as i16;
-            let c = if i >= channels { prev[i - channels] as i16 } else { 0 };
+            let c = if i >= channels {
+                prev[i - channels] as i16
+            } else {
+                0
+            };
             let pred = match filter {
                 0 => 0,
                 1 => a,

@@ -97,7 +97,10 @@ pub(super) fn read_cells(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_inner(path, ext, sink)))
         .unwrap_or_else(|p| {
             let msg = crate::pool::panic_message(p);
-            Err(corrupt(format, format!("the {format} reader failed: {msg}")))
+            Err(corrupt(
+                format,
+                format!("the {format} reader failed: {msg}"),
+            ))
         })
 }
 

@@ -286,7 +286,11 @@ enum Ended {
 }
 
 /// The parent's side: read `path` in a limited child, feeding `c`.
-pub(super) fn read(path: &Path, ext: &str, c: &mut Collector<'_, '_, '_>) -> Result<(), FileErrorKind> {
+pub(super) fn read(
+    path: &Path,
+    ext: &str,
+    c: &mut Collector<'_, '_, '_>,
+) -> Result<(), FileErrorKind> {
     let exe = EXE.get().expect("isolation enabled");
     let format = format_of(ext);
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -397,14 +401,20 @@ fn limit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> std::io::
 fn relay<R: Read>(m: &mut Messages<R>, c: &mut Collector<'_, '_, '_>) -> Ended {
     let mut open: Option<(SheetBuilder, RowAssembler)> = None;
     loop {
-        let Some(tag) = m.tag() else { return Ended::Cut };
+        let Some(tag) = m.tag() else {
+            return Ended::Cut;
+        };
         match tag {
             SKIPPED => {
-                let Some(name) = m.string() else { return Ended::Cut };
+                let Some(name) = m.string() else {
+                    return Ended::Cut;
+                };
                 c.wants(&name);
             }
             BEGIN => {
-                let Some(name) = m.string() else { return Ended::Cut };
+                let Some(name) = m.string() else {
+                    return Ended::Cut;
+                };
                 if c.wants(&name) {
                     let mut b = c.sheet(&name);
                     b.raw_na = true;
@@ -450,7 +460,11 @@ fn why_it_died(
 ) -> FileErrorKind {
     let said = String::from_utf8_lossy(stderr);
     // The child's first line says it (backtraces are switched off there).
-    let said = said.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let said = said
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     let signal = status.and_then(|s| s.signal());
     if let Some(wall) = wall {
         return FileErrorKind::Limit(format!(
@@ -466,7 +480,10 @@ fn why_it_died(
              the file is damaged or built to make readers loop"
         ));
     }
-    if said.contains("memory allocation") || said.contains("out of memory") || said.contains("capacity overflow") {
+    if said.contains("memory allocation")
+        || said.contains("out of memory")
+        || said.contains("capacity overflow")
+    {
         return FileErrorKind::Limit(format!(
             "reading it needs more than the {} MiB of memory an {format} file may use \
              ({said}); the file declares sizes far beyond its contents, or its used \
