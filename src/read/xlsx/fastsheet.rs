@@ -741,7 +741,7 @@ fn inline_string(bytes: &[u8], is_name: &[u8], mut p: usize, out: &mut String) -
 }
 
 /// Append XML character data: entities resolved, CRLF/CR -> LF.
-fn push_text(raw: &[u8], out: &mut String) -> Option<()> {
+pub(super) fn push_text(raw: &[u8], out: &mut String) -> Option<()> {
     let s = simdutf8::basic::from_utf8(raw).ok()?;
     if !s.contains(['&', '\r']) {
         out.push_str(s);

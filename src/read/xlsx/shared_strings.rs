@@ -3,7 +3,7 @@
 //! deliberate difference from openpyxl, SPEC).
 
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read};
 
 use quick_xml::events::{BytesRef, Event};
 
@@ -11,7 +11,8 @@ use super::limits::{
     cell_too_long, next, XErr, XmlReader, MAX_CELL_BYTES, MAX_SHARED_BYTES, MAX_SHARED_STRINGS,
     SHARED_ENTRY_BYTES,
 };
-use super::package::{xml_reader, Zip};
+use super::limits;
+use super::package::Zip;
 use crate::error::FileErrorKind;
 
 /// The shared-strings table: every string's text in one buffer and its
@@ -147,26 +148,61 @@ pub fn decode_excel_escapes(s: &str) -> String {
     out
 }
 
+/// Shared-strings parts up to this size are read whole and parsed by
+/// [`fast_table`]; larger ones (and any part the fast path does not
+/// understand) go through the streaming quick-xml reader with its limits.
+/// Real exports have a few MiB per 100,000 rows, so this holds the parts
+/// of files of several million rows, and costs at most this much memory
+/// a file being read.
+const FAST_PART_BYTES: u64 = 64 << 20;
+
 /// The `<si>` table. Its `count`/`uniqueCount` are not trusted (nor
 /// used): the table grows as strings are read, within its budget.
+///
+/// Excel, WPS and the export tools write every string as
+/// `<si><t>text</t></si>`: such a part is parsed by a byte scan
+/// ([`fast_table`], about ten times fewer instructions than the XML
+/// reader). Anything else in the part — rich runs, phonetic text,
+/// prefixes, comments, whitespace between elements — sends the whole part
+/// to the XML reader, so every table is what the XML reader reads.
 pub(super) fn parse_shared_strings(
     zip: &mut Zip,
     names: &HashMap<String, String>,
     part: &str,
 ) -> Result<SharedStrings, FileErrorKind> {
-    let mut out = SharedStrings::default();
-    let Some(mut r) = xml_reader(zip, names, part)? else {
-        return Ok(out);
+    let Some(real) = super::package::lookup(names, part) else {
+        return Ok(SharedStrings::default());
     };
-    let (mut buf, mut inner) = (Vec::new(), Vec::new());
+    let mut f = zip
+        .by_name(real)
+        .map_err(|e| super::package::corrupt(format!("{part}: {e}")))?;
     let err = |e: XErr| e.within(part).into_kind();
+    let mut head = Vec::new();
+    let read = (&mut f).take(FAST_PART_BYTES + 1).read_to_end(&mut head);
+    if read.is_ok() && head.len() as u64 <= FAST_PART_BYTES {
+        if let Some(table) = fast_table(&head).map_err(err)? {
+            return Ok(table);
+        }
+    }
+    // The XML reader from the start: over what was read, then the rest
+    // of the part (a read error above comes back from the rest).
+    let mut r = limits::xml_reader(BufReader::with_capacity(
+        1 << 16,
+        std::io::Cursor::new(head).chain(f),
+    ));
+    xml_table(&mut r).map_err(err)
+}
+
+/// The table through the XML reader.
+fn xml_table<B: BufRead>(r: &mut XmlReader<B>) -> Result<SharedStrings, XErr> {
+    let mut out = SharedStrings::default();
+    let (mut buf, mut inner) = (Vec::new(), Vec::new());
     loop {
-        match next(&mut r, &mut buf).map_err(err)? {
+        match next(r, &mut buf)? {
             Event::Start(e) if e.local_name().as_ref() == "si" => {
-                let s = read_rich_text(&mut r, "si", &mut inner)
-                    .map_err(|e| e.within(format!("string {}", out.ends.len())))
-                    .map_err(err)?;
-                out.push(&s).map_err(err)?;
+                let s = read_rich_text(r, "si", &mut inner)
+                    .map_err(|e| e.within(format!("string {}", out.ends.len())))?;
+                out.push(&s)?;
             }
             Event::Eof => break,
             _ => {}
@@ -174,6 +210,90 @@ pub(super) fn parse_shared_strings(
         buf.clear();
     }
     Ok(out)
+}
+
+/// The fast path over a whole part: an XML declaration, `<sst ...>`, then
+/// only `<si><t>text</t></si>` (`<t xml:space="preserve">`, `<t/>`, `<si/>`
+/// too) up to `</sst>`. `Ok(None)` at the first thing that is not exactly
+/// that (the caller reads the part with the XML reader); the text goes
+/// through the same entity and `_xHHHH_` decoding, and the same limits
+/// (cell length, table size) are errors as there.
+fn fast_table(xml: &[u8]) -> Result<Option<SharedStrings>, XErr> {
+    let mut out = SharedStrings::default();
+    let mut p = 0;
+    let skip_ws = |p: &mut usize| {
+        while xml.get(*p).is_some_and(u8::is_ascii_whitespace) {
+            *p += 1;
+        }
+    };
+    skip_ws(&mut p);
+    if xml[p..].starts_with(b"<?xml") {
+        let Some(end) = memchr::memmem::find(&xml[p..], b"?>") else {
+            return Ok(None);
+        };
+        p += end + 2;
+        skip_ws(&mut p);
+    }
+    if !xml[p..].starts_with(b"<sst") || !xml.get(p + 4).is_some_and(|b| b.is_ascii_whitespace() || *b == b'>') {
+        return Ok(None);
+    }
+    // The root's attributes: namespaces and counts, never a `>` in them.
+    let Some(gt) = memchr::memchr(b'>', &xml[p..]) else {
+        return Ok(None);
+    };
+    if xml[p + gt - 1] == b'/' || xml[p + 1..p + gt].contains(&b'<') {
+        return Ok(None);
+    }
+    p += gt + 1;
+    let mut text = String::new();
+    loop {
+        if out.ends.len() % 65_536 == 0 && crate::interrupt::requested() {
+            return Err(XErr::Interrupted);
+        }
+        let rest = &xml[p..];
+        let t_len = if rest.starts_with(b"<si><t>") {
+            7
+        } else if rest.starts_with(b"<si><t xml:space=\"preserve\">") {
+            28
+        } else if rest.starts_with(b"<si><t/></si>") {
+            out.push("")?;
+            p += 13;
+            continue;
+        } else if rest.starts_with(b"<si/>") {
+            out.push("")?;
+            p += 5;
+            continue;
+        } else if rest.starts_with(b"</sst>") {
+            return Ok(xml[p + 6..]
+                .iter()
+                .all(u8::is_ascii_whitespace)
+                .then_some(out));
+        } else {
+            return Ok(None);
+        };
+        let start = p + t_len;
+        let Some(lt) = memchr::memchr(b'<', &xml[start..]).map(|i| start + i) else {
+            return Ok(None);
+        };
+        if !xml[lt..].starts_with(b"</t></si>") {
+            return Ok(None);
+        }
+        let raw = &xml[start..lt];
+        // Longer text: the XML reader's limits (token, cell) decide.
+        if raw.len() > MAX_CELL_BYTES {
+            return Ok(None);
+        }
+        text.clear();
+        if super::fastsheet::push_text(raw, &mut text).is_none() {
+            return Ok(None);
+        }
+        if text.contains("_x") {
+            out.push(&decode_excel_escapes(&text))?;
+        } else {
+            out.push(&text)?;
+        }
+        p = lt + 9;
+    }
 }
 
 #[cfg(test)]
@@ -186,5 +306,52 @@ mod tests {
         assert_eq!(decode_excel_escapes("_xD83D__xDE00_"), "😀");
         assert_eq!(decode_excel_escapes("_x005F_x000D_"), "_x000D_");
         assert_eq!(decode_excel_escapes("_x12_ plain"), "_x12_ plain");
+    }
+
+    fn strings(t: &SharedStrings) -> Vec<String> {
+        (0..t.ends.len()).map(|i| t.get(i).unwrap().to_string()).collect()
+    }
+
+    fn by_xml_reader(xml: &str) -> Vec<String> {
+        let mut r = limits::xml_reader(xml.as_bytes());
+        strings(&xml_table(&mut r).unwrap())
+    }
+
+    /// The byte scan reads exactly what the XML reader reads, or declines.
+    #[test]
+    fn fast_table_reads_what_the_xml_reader_reads_or_declines() {
+        let head = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="9" uniqueCount="9">"#;
+        let read = [
+            "<si><t>坐席id</t></si><si><t/></si><si/><si><t xml:space=\"preserve\"> a b </t></si>",
+            "<si><t>a &amp; b &lt;c&gt; &quot;&apos; &#x4e2d;&#25991;</t></si>",
+            "<si><t>line\r\nnext\rlast</t></si><si><t>_x000D_ and _x005F_x0041_</t></si>",
+            "",
+        ];
+        for body in read {
+            let xml = format!("{head}{body}</sst>\n");
+            let fast = fast_table(xml.as_bytes()).unwrap().expect("fast path reads it");
+            assert_eq!(strings(&fast), by_xml_reader(&xml), "{body}");
+        }
+        let declined = [
+            "<si><r><t>rich</t></r></si>",
+            "<si><t>a</t><rPh><t>b</t></rPh></si>",
+            "<si> <t>space</t></si>",
+            "<x:si><x:t>prefixed</x:t></x:si>",
+            "<si><t>&unknown;</t></si>",
+            "<si><t>&#1;</t></si>",
+            "<!-- c --><si><t>a</t></si>",
+            "<si><t>a</t></si>",
+        ];
+        for (i, body) in declined.iter().enumerate() {
+            // The last: a document that does not end with </sst>.
+            let xml = if i + 1 == declined.len() {
+                format!("{head}{body}")
+            } else {
+                format!("{head}{body}</sst>")
+            };
+            assert!(fast_table(xml.as_bytes()).unwrap().is_none(), "{body}");
+        }
+        assert!(fast_table(b"<sst/>").unwrap().is_none());
     }
 }
