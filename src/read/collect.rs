@@ -323,7 +323,11 @@ impl RowAssembler {
     fn flush(&mut self, c: &mut Collector<'_, '_, '_>, b: &mut SheetBuilder) {
         if self.current.is_some() {
             let line = self.current.map_or(0, |r| r as u64 + 1);
-            c.row(b, std::mem::take(&mut self.row), line);
+            // The next row is most likely as wide as this one: one
+            // allocation for it, not a doubling for each cell.
+            let width = self.row.len();
+            let row = std::mem::replace(&mut self.row, Vec::with_capacity(width));
+            c.row(b, row, line);
         }
     }
 

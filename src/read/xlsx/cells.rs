@@ -42,15 +42,16 @@ impl CellType {
 }
 
 /// A cell of the fast path, typed.
-pub(super) fn fast_cell_value(cell: RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
+pub(super) fn fast_cell_value(cell: &RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
     let ty = CellType::of(cell.ty.unwrap_or("n"));
+    let inline = cell.has_inline.then_some(cell.inline.as_str());
     if cell.row == 0 {
-        if let Some(name) = na_header_name(ty, cell.inline.as_deref(), &cell.text, ctx) {
+        if let Some(name) = na_header_name(ty, inline, &cell.text, ctx) {
             return Ok(name);
         }
     }
     Ok(if ty == CellType::Inline {
-        cell.inline.map(Value::text_owned).unwrap_or(Value::Empty)
+        inline.map(Value::text).unwrap_or(Value::Empty)
     } else if cell.has_v && !cell.text.is_empty() {
         cell_value(ty, cell.style, &cell.text, ctx).map_err(at(cell.row, cell.col))?
     } else {

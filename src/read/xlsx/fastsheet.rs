@@ -19,6 +19,10 @@ use super::limits::{MAX_CELL_BYTES, MAX_COLS, MAX_DEPTH, MAX_ROWS};
 
 /// One parsed cell: position, `t`, `s`, and its text (the `<v>` or the
 /// inline string, entities resolved, line endings normalised).
+///
+/// A row's cells are kept from row to row and overwritten ([`Cells`]), so
+/// their text buffers are allocated once a column, not once a cell.
+#[derive(Default)]
 pub(crate) struct RawCell {
     pub row: u32,
     pub col: u32,
@@ -26,10 +30,47 @@ pub(crate) struct RawCell {
     pub ty: Option<&'static str>,
     pub style: usize,
     pub has_v: bool,
-    /// The `<is>` text, when the cell has one.
-    pub inline: Option<String>,
+    /// The cell has an `<is>`: its text is `inline`.
+    pub has_inline: bool,
+    pub inline: String,
     /// The `<v>` text.
     pub text: String,
+}
+
+/// The cells of the row just parsed: the first `len` of `slots`; the
+/// rest are spare slots whose buffers the next rows reuse.
+#[derive(Default)]
+pub(crate) struct Cells {
+    slots: Vec<RawCell>,
+    len: usize,
+}
+
+impl Cells {
+    pub fn as_slice(&self) -> &[RawCell] {
+        &self.slots[..self.len]
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// A fresh cell at (`row`, `col`), its buffers kept.
+    fn push(&mut self, row: u32, col: u32) -> &mut RawCell {
+        if self.len == self.slots.len() {
+            self.slots.push(RawCell::default());
+        }
+        let c = &mut self.slots[self.len];
+        self.len += 1;
+        c.row = row;
+        c.col = col;
+        c.ty = None;
+        c.style = 0;
+        c.has_v = false;
+        c.has_inline = false;
+        c.inline.clear();
+        c.text.clear();
+        c
+    }
 }
 
 pub(crate) enum Step {
@@ -81,7 +122,7 @@ pub(crate) struct FastSheet<R: Read> {
     /// The column after the last cell read (the general reader's
     /// position for a cell without `r`).
     pub next_col: u32,
-    pub cells: Vec<RawCell>,
+    pub cells: Cells,
     /// Every row must carry its own `r`: for a block parsed without the
     /// rows before it, whose position a row without `r` would depend on.
     strict_rows: bool,
@@ -105,7 +146,7 @@ impl<R: Read> FastSheet<R> {
             row: 0,
             row_seen: false,
             next_col: 0,
-            cells: Vec::new(),
+            cells: Cells::default(),
             strict_rows: false,
         }
     }
@@ -128,7 +169,7 @@ impl<R: Read> FastSheet<R> {
             row,
             row_seen,
             next_col,
-            cells: Vec::new(),
+            cells: Cells::default(),
             strict_rows: false,
         }
     }
@@ -278,7 +319,6 @@ impl<R: Read> FastSheet<R> {
             }
 
             let mut cells = std::mem::take(&mut self.cells);
-            cells.clear();
             let (mut row, mut seen) = (self.row, self.row_seen);
             let ok = parse_row(
                 row_bytes,
@@ -295,7 +335,7 @@ impl<R: Read> FastSheet<R> {
             }
             self.row = row;
             self.row_seen = seen;
-            self.next_col = self.cells.last().map_or(0, |c| c.col + 1);
+            self.next_col = self.cells.as_slice().last().map_or(0, |c| c.col + 1);
             self.pos += end;
             return Ok(Step::Row);
         }
@@ -508,8 +548,9 @@ fn parse_row(
     strict: bool,
     row: &mut u32,
     seen: &mut bool,
-    cells: &mut Vec<RawCell>,
+    cells: &mut Cells,
 ) -> bool {
+    cells.clear();
     let name_end = bytes
         .iter()
         .position(|&b| b.is_ascii_whitespace() || b == b'>' || b == b'/')
@@ -551,15 +592,7 @@ fn parse_row(
             return false;
         }
         let self_closing = tag.last() == Some(&b'/');
-        let mut cell = RawCell {
-            row: *row,
-            col: next_col,
-            ty: None,
-            style: 0,
-            has_v: false,
-            inline: None,
-            text: String::new(),
-        };
+        let cell = cells.push(*row, next_col);
         let mut pos_attr = None;
         let body = &tag[nlen..if self_closing {
             tag.len() - 1
@@ -643,31 +676,29 @@ fn parse_row(
                         }
                     }
                     b"is" => {
-                        let mut text = String::new();
+                        // A second `<is>` replaces the first, as in the
+                        // general reader.
+                        cell.inline.clear();
                         if closed {
                             p = gt + 1;
                         } else {
-                            let Some(next) = inline_string(bytes, full, gt + 1, &mut text) else {
+                            let Some(next) =
+                                inline_string(bytes, full, gt + 1, &mut cell.inline)
+                            else {
                                 return false;
                             };
                             p = next;
                         }
-                        cell.inline = Some(text);
+                        cell.has_inline = true;
                     }
                     _ => return false,
                 }
             }
         }
         // Over the cell limit: the general reader reports it.
-        if cell.text.len() > MAX_CELL_BYTES
-            || cell
-                .inline
-                .as_ref()
-                .is_some_and(|t| t.len() > MAX_CELL_BYTES)
-        {
+        if cell.text.len() > MAX_CELL_BYTES || cell.inline.len() > MAX_CELL_BYTES {
             return false;
         }
-        cells.push(cell);
     }
 }
 

@@ -240,7 +240,7 @@ fn parse_block(bytes: Vec<u8>, open: &OpenTags, ctx: &Ctx<'_>) -> Parsed {
         match f.next_row() {
             Ok(Step::Row) => {
                 cells.push((f.row, ROW_START, Value::Empty));
-                for cell in f.cells.drain(..) {
+                for cell in f.cells.as_slice() {
                     let (row, col) = (cell.row, cell.col);
                     match fast_cell_value(cell, ctx) {
                         Ok(v) => cells.push((row, col, v)),

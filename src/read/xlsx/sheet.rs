@@ -81,7 +81,7 @@ pub(super) fn fast_rows<R: Read>(
                 if !emit(f.row, ROW_START, Value::Empty) {
                     return Ok(());
                 }
-                for cell in f.cells.drain(..) {
+                for cell in f.cells.as_slice() {
                     let (row, col) = (cell.row, cell.col);
                     if !emit(row, col, fast_cell_value(cell, ctx)?) {
                         return Ok(());
