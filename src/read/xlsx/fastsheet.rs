@@ -71,6 +71,11 @@ impl Cells {
         c.text.clear();
         c
     }
+
+    /// Forget the last cell pushed (it was not read after all).
+    fn pop(&mut self) {
+        self.len -= 1;
+    }
 }
 
 pub(crate) enum Step {
@@ -578,6 +583,12 @@ fn parse_row(
     let mut next_col = 0u32;
     let mut p = tag_end + 1;
     loop {
+        if bytes.get(p + 1) == Some(&b'c') && bytes[p] == b'<' {
+            if let Some(next) = common_cell(bytes, p, *row, &mut next_col, cells) {
+                p = next;
+                continue;
+            }
+        }
         let Some((lt, gt)) = next_tag(bytes, p) else {
             return false;
         };
@@ -601,17 +612,7 @@ fn parse_row(
         }];
         let ok = attrs(body, |k, v| match k {
             b"r" => pos_attr = Some(cell_ref(v)),
-            b"t" => {
-                cell.ty = Some(match v {
-                    b"n" => "n",
-                    b"s" => "s",
-                    b"inlineStr" => "inlineStr",
-                    b"b" => "b",
-                    b"e" => "e",
-                    b"d" => "d",
-                    _ => "str",
-                })
-            }
+            b"t" => cell.ty = Some(cell_type(v)),
             b"s" => cell.style = parse_number(v, |s| s.trim().parse().ok()).unwrap_or(0),
             _ => {}
         });
@@ -699,6 +700,112 @@ fn parse_row(
         if cell.text.len() > MAX_CELL_BYTES || cell.inline.len() > MAX_CELL_BYTES {
             return false;
         }
+    }
+}
+
+/// The cell as Excel and the export tools write it, read in one pass:
+/// `<c` and double-quoted attributes one space apart, then `/>`, or `>`
+/// with at most `<v>text</v>` and `</c>`. Anything else — another child,
+/// a prefix, whitespace, an entity in an attribute, a cell past the grid
+/// or over the length limit — returns `None` having pushed nothing, and
+/// [`parse_row`]'s general cell code reads the cell from the same place,
+/// so a cell read here is the cell it would have read. Returns the
+/// position after the cell.
+fn common_cell(
+    b: &[u8],
+    p: usize,
+    row: u32,
+    next_col: &mut u32,
+    cells: &mut Cells,
+) -> Option<usize> {
+    let (mut pos, mut ty, mut style) = (None, None, 0usize);
+    let mut i = p + 2;
+    let self_closing = loop {
+        match *b.get(i)? {
+            b' ' => {
+                let name = i + 1;
+                let eq = name + b.get(name..name + 16)?.iter().position(|&c| c == b'=')?;
+                let key = &b[name..eq];
+                if key.is_empty()
+                    || !key
+                        .iter()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.' | b'-'))
+                    || b.get(eq + 1) != Some(&b'"')
+                {
+                    return None;
+                }
+                let start = eq + 2;
+                let end = start + memchr(b'"', &b[start..])?;
+                let v = &b[start..end];
+                if v.iter().any(|&c| c == b'&' || c == b'<') {
+                    return None;
+                }
+                match local(key) {
+                    b"r" => pos = Some(cell_ref(v)),
+                    b"t" => ty = Some(cell_type(v)),
+                    b"s" => style = parse_number(v, |s| s.trim().parse().ok()).unwrap_or(0),
+                    _ => {}
+                }
+                i = end + 1;
+            }
+            b'>' => break false,
+            b'/' if b.get(i + 1) == Some(&b'>') => break true,
+            _ => return None,
+        }
+    };
+    let (r, c) = match pos {
+        Some(Some(rc)) => rc,
+        _ => (row, *next_col),
+    };
+    if r >= MAX_ROWS || c >= MAX_COLS {
+        return None;
+    }
+    let cell = cells.push(r, c);
+    cell.ty = ty;
+    cell.style = style;
+    let mut i = i + if self_closing { 2 } else { 1 };
+    if !self_closing {
+        loop {
+            let rest = &b[i.min(b.len())..];
+            if rest.starts_with(b"</c>") {
+                i += 4;
+                break;
+            }
+            let text = i + 3;
+            let lt = rest
+                .starts_with(b"<v>")
+                .then(|| memchr(b'<', &b[text..]))
+                .flatten()
+                .map(|j| text + j);
+            let ok = lt.is_some_and(|lt| {
+                b[lt..].starts_with(b"</v>") && {
+                    cell.text.clear();
+                    push_text(&b[text..lt], &mut cell.text).is_some()
+                        && cell.text.len() <= MAX_CELL_BYTES
+                }
+            });
+            if !ok {
+                cells.pop();
+                return None;
+            }
+            cell.has_v = true;
+            i = lt.expect("checked") + 4;
+        }
+    }
+    *next_col = c + 1;
+    Some(i)
+}
+
+/// The `t` attribute's value as the reader tells them apart.
+fn cell_type(v: &[u8]) -> &'static str {
+    match v {
+        b"n" => "n",
+        b"s" => "s",
+        b"inlineStr" => "inlineStr",
+        b"b" => "b",
+        b"e" => "e",
+        b"d" => "d",
+        _ => "str",
     }
 }
 
