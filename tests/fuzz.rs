@@ -240,6 +240,14 @@ line3</t></is></c></row></sheetData></worksheet>"#,
     r#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&nbsp;unknown entity</t></is></c></row></sheetData></worksheet>"#,
     // A slash inside a name: `is/t` is not `<is>` (found by the proptest).
     r#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is/t></is></c></row></sheetData></worksheet>"#,
+    // Near misses of the one-pass common cell, each of which it must hand
+    // to the general cell code (or read exactly as that code does): two
+    // `<v>`s, `<v/>`, spaces, an unparsable or prefixed `r`, attributes
+    // without a space between, a long attribute name, `>` in a value, a
+    // cell past XFD, text with entities and CR.
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>3</v><v>1</v></c><c r="B1"><v/></c><c r="C1" ><v>2</v></c><c r="D1"><v>3</v ></c><c r="zz"><v>4</v></c><c x:r="G1" s="1"><v>5</v></c></row><row r="2"><c r="A2"t="s"><v>1</v></c><c averyveryverylongname="1" r="C2"><v>6</v></c><c r="D2" foo="a>b"><v>7</v></c><c r="E2"> <v>8</v></c><c r="F2"><v>a&amp;b&#10;c&#13;d&#x41;&lt;</v></c><c r="G2" t="str"><v>x&#13;&#10;y&#xD;z</v></c></row><row r="3"><c r="A3" s="x"><v>9</v></c><c r="B3" s="2"/><c/><c r="D3" t="b"><v>1</v></c></row></sheetData></worksheet>"#,
+    r#"<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="XFE1"><v>2</v></c></row></sheetData></worksheet>"#,
+    r#"<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v></c><c r="A1048577"><v>3</v></c></row></sheetData></worksheet>"#,
 ];
 
 #[test]
