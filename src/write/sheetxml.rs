@@ -164,8 +164,10 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
 /// ` t="inlineStr"><is><t>...</t></is></c>` after a cell's `r` (and `s`).
 fn inline_string(s: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b" t=\"inlineStr\"><is><t");
-    let ws = |c: Option<char>| matches!(c, Some('\t' | '\n' | ' '));
-    if ws(s.chars().next()) || ws(s.chars().next_back()) {
+    // ASCII whitespace: the first and last bytes tell (a UTF-8
+    // continuation byte is never one).
+    let ws = |c: Option<&u8>| matches!(c, Some(b'\t' | b'\n' | b' '));
+    if ws(s.as_bytes().first()) || ws(s.as_bytes().last()) {
         out.extend_from_slice(b" xml:space=\"preserve\"");
     }
     out.push(b'>');
@@ -179,6 +181,12 @@ fn inline_string(s: &str, out: &mut Vec<u8>) {
 /// U+FFFE/U+FFFF are escaped.
 fn escape(s: &str, out: &mut Vec<u8>) {
     let b = s.as_bytes();
+    // Most text has nothing to escape: one table look-up a byte, then one
+    // copy.
+    if !b.iter().any(|&c| NEEDS_LOOK[c as usize]) {
+        out.extend_from_slice(b);
+        return;
+    }
     let mut done = 0;
     let mut i = 0;
     while i < b.len() {
@@ -222,6 +230,24 @@ fn escape(s: &str, out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&b[done..]);
 }
+
+/// The bytes [`escape`] may rewrite: `&`, `<`, `>`, `_`, the control
+/// characters but tab and newline, and 0xEF (the lead byte of U+FFFE and
+/// U+FFFF).
+static NEEDS_LOOK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = c != 0x09 && c != 0x0A;
+        c += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'_' as usize] = true;
+    t[0xEF] = true;
+    t
+};
 
 /// `_xHHHH_` starts at `i` (rust_xlsxwriter's `escape_xml_escapes`).
 fn is_escape_literal(b: &[u8], i: usize) -> bool {

@@ -141,15 +141,10 @@ pub(super) fn cell_value(
             }
         }
         CellType::Shared => {
-            let idx: usize = v
-                .trim()
-                .parse()
-                .map_err(|_| format!("bad shared string index {v:?}"))?;
-            let s = ctx
-                .shared
-                .get(idx)
-                .ok_or_else(|| format!("shared string {idx} does not exist"))?;
-            Value::text(s)
+            let idx = shared_index(v).ok_or_else(|| format!("bad shared string index {v:?}"))?;
+            ctx.shared
+                .value(idx)
+                .ok_or_else(|| format!("shared string {idx} does not exist"))?
         }
         CellType::Bool => match v.trim() {
             "1" | "true" => Value::Bool(true),
@@ -162,6 +157,16 @@ pub(super) fn cell_value(
             .unwrap_or_else(|| Value::text(v)),
         CellType::Inline | CellType::Text => Value::text_owned(decode_excel_escapes(v)),
     })
+}
+
+/// A shared-string index: plain digits read directly, anything else as
+/// `str::trim` + `parse` read it.
+fn shared_index(v: &str) -> Option<usize> {
+    let b = v.as_bytes();
+    if !b.is_empty() && b.len() <= 9 && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0, |n, d| n * 10 + usize::from(d - b'0')));
+    }
+    v.trim().parse().ok()
 }
 
 /// Whether openpyxl's `from_excel` gives a `datetime` for this serial

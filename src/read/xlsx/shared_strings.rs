@@ -23,6 +23,9 @@ use crate::error::FileErrorKind;
 pub(crate) struct SharedStrings {
     text: String,
     ends: Vec<u32>,
+    /// The strings that are one of pandas' NA strings (a cell naming one
+    /// is missing): decided once a string here, not once a cell.
+    na: Vec<u32>,
 }
 
 impl SharedStrings {
@@ -30,6 +33,16 @@ impl SharedStrings {
         let end = *self.ends.get(i)? as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         Some(&self.text[start..end])
+    }
+
+    /// A cell naming string `i`: its text, or missing for an NA string.
+    pub(crate) fn value(&self, i: usize) -> Option<crate::value::Value> {
+        let s = self.get(i)?;
+        Some(if self.na.binary_search(&(i as u32)).is_ok() {
+            crate::value::Value::Empty
+        } else {
+            crate::value::Value::Text(s.into())
+        })
     }
 
     /// Append one string; over the table's budget is a limit error.
@@ -47,6 +60,9 @@ impl SharedStrings {
             return Err(XErr::Limit(format!(
                 "more than {MAX_SHARED_STRINGS} shared strings"
             )));
+        }
+        if crate::value::is_na_string(s) {
+            self.na.push(self.ends.len() as u32);
         }
         self.text.push_str(s);
         // Within the budget, so below 4 GiB.
