@@ -304,11 +304,19 @@ fn spill_error(dir: &Path, what: &str, e: io::Error) -> Error {
 
 /// The memory a row takes, roughly: what the spill budgets count.
 pub fn row_bytes(row: &[Value]) -> usize {
-    24 + std::mem::size_of_val(row)
-        + row
-            .iter()
-            .map(|v| if let Value::Text(s) = v { s.len() } else { 0 })
-            .sum::<usize>()
+    row_bytes_with_text(row, text_bytes(row))
+}
+
+/// [`row_bytes`] when the row's [`text_bytes`] are known already.
+pub fn row_bytes_with_text(row: &[Value], text: usize) -> usize {
+    24 + std::mem::size_of_val(row) + text
+}
+
+/// Bytes of text in a row's cells.
+pub fn text_bytes(row: &[Value]) -> usize {
+    row.iter()
+        .map(|v| if let Value::Text(s) = v { s.len() } else { 0 })
+        .sum()
 }
 
 fn encode_row(w: &mut impl Write, row: &[Value]) -> io::Result<()> {

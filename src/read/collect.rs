@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::encoding::Encoding;
 use super::infer::{header_names, ColumnKinds};
 use crate::error::{Error, FileErrorKind, Result};
-use crate::table::{row_bytes, RowSpill, SpillReader};
+use crate::table::{row_bytes, row_bytes_with_text, text_bytes, RowSpill, SpillReader};
 use crate::value::{ColName, Value};
 
 /// What a reader needs to know: the required columns, an optional sheet
@@ -324,17 +324,12 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
             k.observe(&row);
         }
         if (self.keep)(&b.sheet, &row) {
-            self.kept_text_bytes += row
-                .iter()
-                .map(|v| match v {
-                    Value::Text(t) => t.len(),
-                    _ => 0,
-                })
-                .sum::<usize>();
+            let text = text_bytes(&row);
+            self.kept_text_bytes += text;
             row.shrink_to_fit();
             let opts = self.opts;
             if let Some(to) = &opts.spill {
-                self.mem_bytes += row_bytes(&row);
+                self.mem_bytes += row_bytes_with_text(&row, text);
                 b.sheet.rows.push(row);
                 if self.mem_bytes > to.budget {
                     self.spill_rows(to, &mut b.sheet);
