@@ -175,7 +175,7 @@ fn spilled_rows_get_pandas_numeric_conversion() {
     );
     assert!(ids[1999].starts_with("n:"), "{}", ids[1999]);
     assert!(ids[2000].starts_with("s:0001"), "{}", ids[2000]);
-    assert!(ids.iter().any(|v| *v == "s:A12"));
+    assert!(ids.contains(&"s:A12"));
 }
 
 /// An xlsx whose one sheet has `rows` good chat rows and then a cell
