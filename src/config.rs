@@ -85,6 +85,7 @@ pub fn default_read_options() -> ReadOptions {
         sheet: None,
         encoding: None,
         parse_threads: 0,
+        spill: None,
     }
 }
 
@@ -833,6 +834,7 @@ impl Config {
                 sheet: common.sheet.clone().or(file.input.sheet),
                 encoding,
                 parse_threads: 0,
+                spill: None,
             },
             agent_value: pick(&common.agent_value, &file.columns.agent_value, "是"),
             filter: RowFilter::new(phrases, match_mode),

@@ -144,6 +144,17 @@ impl Table {
         self.columns.get(name)
     }
 
+    /// Columns joining the union: where they land (for [`align`]).
+    pub fn add_columns(&mut self, names: &[ColName]) -> Vec<usize> {
+        self.columns.add(names)
+    }
+
+    /// Append a row already aligned to [`Table::add_columns`]' union.
+    pub fn push_aligned(&mut self, row: Vec<Value>) -> Result<()> {
+        self.push_row(row)
+            .map_err(|e| Error::io(&self.spill_dir, e))
+    }
+
     /// Append a sheet: its columns join the union, its rows are aligned.
     pub fn push_sheet(&mut self, sheet: Sheet) -> Result<()> {
         let map = self.columns.add(&sheet.columns);
@@ -206,12 +217,106 @@ impl Table {
     }
 }
 
-fn row_bytes(row: &[Value]) -> usize {
-    24 + std::mem::size_of_val(row)
-        + row
-            .iter()
-            .map(|v| if let Value::Text(s) = v { s.len() } else { 0 })
-            .sum::<usize>()
+/// Kept rows written, in order, to an anonymous temporary file (nothing
+/// to remove: it has no name and goes with its last handle), and read
+/// back once, in the same order: a file's rows beyond the stream sink's
+/// budget while the file is still being read ([`crate::read::Workbook`]).
+/// The encoding is the [`Table`]'s.
+#[derive(Debug)]
+pub struct RowSpill {
+    dir: PathBuf,
+    w: BufWriter<File>,
+    rows: u64,
+}
+
+impl RowSpill {
+    /// A new empty spill file in `dir`.
+    pub fn create(dir: &Path) -> Result<RowSpill> {
+        let f = tempfile::tempfile_in(dir).map_err(|e| spill_error(dir, "create", e))?;
+        Ok(RowSpill {
+            dir: dir.to_path_buf(),
+            w: BufWriter::with_capacity(1 << 20, f),
+            rows: 0,
+        })
+    }
+
+    /// Append one row.
+    pub fn push(&mut self, row: &[Value]) -> Result<()> {
+        encode_row(&mut self.w, row).map_err(|e| spill_error(&self.dir, "write", e))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Rows appended so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Done writing: read the rows back from the start.
+    pub fn into_reader(self) -> Result<SpillReader> {
+        let dir = self.dir;
+        let mut f = self
+            .w
+            .into_inner()
+            .map_err(|e| spill_error(&dir, "write", e.into_error()))?;
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| spill_error(&dir, "read", e))?;
+        Ok(SpillReader {
+            r: BufReader::with_capacity(1 << 20, f),
+            left: self.rows,
+            dir,
+        })
+    }
+}
+
+/// A [`RowSpill`] being read back.
+pub struct SpillReader {
+    dir: PathBuf,
+    r: BufReader<File>,
+    left: u64,
+}
+
+impl SpillReader {
+    /// The next row into `row`. A short or unreadable file is an I/O
+    /// error naming the spill's directory: the run stops, it never passes
+    /// fewer rows on.
+    pub fn next_into(&mut self, row: &mut Vec<Value>) -> Result<()> {
+        if self.left == 0 {
+            let e = io::Error::new(io::ErrorKind::UnexpectedEof, "more rows asked than spilled");
+            return Err(spill_error(&self.dir, "read", e));
+        }
+        decode_row(&mut self.r, row).map_err(|e| spill_error(&self.dir, "read", e))?;
+        self.left -= 1;
+        Ok(())
+    }
+}
+
+fn spill_error(dir: &Path, what: &str, e: io::Error) -> Error {
+    let kind = e.kind();
+    Error::io(
+        dir,
+        io::Error::new(
+            kind,
+            format!("cannot {what} a temporary spill file here: {e}"),
+        ),
+    )
+}
+
+/// The memory a row takes, roughly: what the spill budgets count.
+pub fn row_bytes(row: &[Value]) -> usize {
+    row_bytes_with_text(row, text_bytes(row))
+}
+
+/// [`row_bytes`] when the row's [`text_bytes`] are known already.
+pub fn row_bytes_with_text(row: &[Value], text: usize) -> usize {
+    24 + std::mem::size_of_val(row) + text
+}
+
+/// Bytes of text in a row's cells.
+pub fn text_bytes(row: &[Value]) -> usize {
+    row.iter()
+        .map(|v| if let Value::Text(s) = v { s.len() } else { 0 })
+        .sum()
 }
 
 fn encode_row(w: &mut impl Write, row: &[Value]) -> io::Result<()> {
@@ -324,6 +429,46 @@ mod tests {
             rows,
             ..Sheet::default()
         }
+    }
+
+    #[test]
+    fn row_spill_reads_back_in_order_and_a_short_file_is_an_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = vec![
+            vec![Value::text("0012"), Value::Empty, Value::Int(-3)],
+            vec![],
+            vec![Value::Float(2.5), Value::int(u64::MAX as i128)],
+        ];
+        let mut s = RowSpill::create(dir.path()).unwrap();
+        for r in &rows {
+            s.push(r).unwrap();
+        }
+        assert_eq!(s.rows(), 3);
+        let mut r = s.into_reader().unwrap();
+        let mut got = Vec::new();
+        for want in &rows {
+            r.next_into(&mut got).unwrap();
+            assert_eq!(&got, want);
+        }
+        let e = r.next_into(&mut got).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e}");
+
+        // The file cut short under the reader: an error naming the
+        // directory, never a panic or fewer rows.
+        let mut s = RowSpill::create(dir.path()).unwrap();
+        for r in &rows {
+            s.push(r).unwrap();
+        }
+        s.w.flush().unwrap();
+        s.w.get_ref().set_len(7).unwrap();
+        let mut r = s.into_reader().unwrap();
+        let e = r.next_into(&mut got).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(e, Error::Io { ref path, .. } if path == dir.path())
+                && msg.contains("spill file"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -5,9 +5,13 @@
 //! skipped, and each row is offered to the caller's `keep` predicate as
 //! soon as it is complete, so dropped rows are never held in memory.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use super::encoding::Encoding;
 use super::infer::{header_names, ColumnKinds};
-use crate::error::FileErrorKind;
+use crate::error::{Error, FileErrorKind, Result};
+use crate::table::{row_bytes, row_bytes_with_text, text_bytes, RowSpill, SpillReader};
 use crate::value::{ColName, Value};
 
 /// What a reader needs to know: the required columns, an optional sheet
@@ -22,6 +26,17 @@ pub struct ReadOptions {
     /// beside the caller's thread): for runs with more cores than files
     /// (one big chunk file in `dialogues`). 0 or 1: the caller parses.
     pub parse_threads: usize,
+    /// Hold at most this many bytes of a file's kept rows in memory and
+    /// spill the rest to a temporary file ([`Workbook::spill`]); `None`
+    /// holds them all (the callers that align a whole file at once).
+    pub spill: Option<SpillTo>,
+}
+
+/// Where and past how many bytes of kept rows a file's rows spill.
+#[derive(Debug, Clone)]
+pub struct SpillTo {
+    pub dir: PathBuf,
+    pub budget: usize,
 }
 
 impl ReadOptions {
@@ -38,7 +53,14 @@ pub struct Sheet {
     pub columns: Vec<ColName>,
     /// Positions of the required columns in `columns`.
     pub required_idx: [usize; 4],
+    /// The kept rows held in memory: those after the `spilled` ones.
     pub rows: Vec<Vec<Value>>,
+    /// The sheet's first kept rows, in the file's [`Workbook::spill`]
+    /// (after the earlier sheets' spilled rows).
+    pub spilled: u64,
+    /// pandas' column conversion, still to apply to the spilled rows as
+    /// they are read back (those in `rows` are converted already).
+    pub spilled_conversion: Option<Vec<bool>>,
     /// Data rows read (kept or not), blank rows excluded.
     pub rows_read: u64,
     /// 1-based row (xlsx) or line (csv) number of the row being offered.
@@ -54,11 +76,67 @@ pub struct Sheet {
 pub struct Workbook {
     pub sheets: Vec<Sheet>,
     pub notes: Vec<String>,
+    /// The kept rows beyond [`ReadOptions::spill`]'s budget, sheet after
+    /// sheet; read back by [`Workbook::replay`]. Dropping the workbook
+    /// (a file that failed later) drops them.
+    pub spill: Option<RowSpill>,
+}
+
+/// What [`Workbook::replay`] hands over, in order: a sheet, then its rows.
+pub enum Replayed<'s> {
+    /// The next sheet (its `rows` already taken out).
+    Sheet(&'s Sheet),
+    /// One kept row of that sheet, converted as pandas converts it.
+    Row(Vec<Value>),
 }
 
 impl Workbook {
     pub fn rows_read(&self) -> u64 {
         self.sheets.iter().map(|s| s.rows_read).sum()
+    }
+
+    /// Rows kept, spilled or not, every sheet.
+    pub fn rows_kept(&self) -> u64 {
+        self.sheets
+            .iter()
+            .map(|s| s.spilled + s.rows.len() as u64)
+            .sum()
+    }
+
+    /// Hand every sheet and its kept rows to `f`, in order: the spilled
+    /// rows read back (their pending conversion applied), then those in
+    /// memory. `f` returns `false` to stop. A spill that cannot be read
+    /// back is an I/O error (the run stops; no row is lost silently).
+    pub fn replay(self, mut f: impl FnMut(Replayed<'_>) -> Result<bool>) -> Result<()> {
+        let mut spill: Option<SpillReader> = self.spill.map(RowSpill::into_reader).transpose()?;
+        for mut sheet in self.sheets {
+            let rows = std::mem::take(&mut sheet.rows);
+            if !f(Replayed::Sheet(&sheet))? {
+                return Ok(());
+            }
+            if sheet.spilled > 0 {
+                let r = spill.as_mut().ok_or_else(|| Error::Panicked {
+                    what: "reading back spilled rows",
+                    msg: "no spill file".into(),
+                })?;
+                for _ in 0..sheet.spilled {
+                    let mut row = Vec::new();
+                    r.next_into(&mut row)?;
+                    if let Some(convert) = &sheet.spilled_conversion {
+                        ColumnKinds::convert_row(convert, &mut row);
+                    }
+                    if !f(Replayed::Row(row))? {
+                        return Ok(());
+                    }
+                }
+            }
+            for row in rows {
+                if !f(Replayed::Row(row))? {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -84,6 +162,12 @@ pub(crate) struct Collector<'o, 'k, 'a> {
     pub kept_text_bytes: usize,
     /// Rows read, handed to the progress bar in batches.
     ticker: crate::progress::RowTicker,
+    /// Bytes of kept rows held in memory, every sheet of the file (counted
+    /// only when [`ReadOptions::spill`] is set).
+    mem_bytes: usize,
+    spill: Option<RowSpill>,
+    /// The spill could not be written: the file fails with it.
+    spill_error: Option<Error>,
 }
 
 impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
@@ -98,6 +182,37 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
             interrupted: false,
             kept_text_bytes: 0,
             ticker: crate::progress::RowTicker::default(),
+            mem_bytes: 0,
+            spill: None,
+            spill_error: None,
+        }
+    }
+
+    /// Past the budget: move the sheet's rows in memory to the spill.
+    /// Rows of earlier sheets stay where they are (the spill is read back
+    /// in one pass, sheet after sheet); the rows of this one are the ones
+    /// growing.
+    fn spill_rows(&mut self, to: &SpillTo, sheet: &mut Sheet) {
+        if self.spill_error.is_some() {
+            return;
+        }
+        let spill = match self.spill.as_mut() {
+            Some(s) => s,
+            None => match RowSpill::create(&to.dir) {
+                Ok(s) => self.spill.insert(s),
+                Err(e) => {
+                    self.spill_error = Some(e);
+                    return;
+                }
+            },
+        };
+        for row in sheet.rows.drain(..) {
+            self.mem_bytes -= row_bytes(&row);
+            if let Err(e) = spill.push(&row) {
+                self.spill_error = Some(e);
+                return;
+            }
+            sheet.spilled += 1;
         }
     }
 
@@ -209,15 +324,19 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
             k.observe(&row);
         }
         if (self.keep)(&b.sheet, &row) {
-            self.kept_text_bytes += row
-                .iter()
-                .map(|v| match v {
-                    Value::Text(t) => t.len(),
-                    _ => 0,
-                })
-                .sum::<usize>();
+            let text = text_bytes(&row);
+            self.kept_text_bytes += text;
             row.shrink_to_fit();
-            b.sheet.rows.push(row);
+            let opts = self.opts;
+            if let Some(to) = &opts.spill {
+                self.mem_bytes += row_bytes_with_text(&row, text);
+                b.sheet.rows.push(row);
+                if self.mem_bytes > to.budget {
+                    self.spill_rows(to, &mut b.sheet);
+                }
+            } else {
+                b.sheet.rows.push(row);
+            }
         }
     }
 
@@ -233,6 +352,10 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
                 b.sheet.numeric_conversion = true;
                 for row in &mut b.sheet.rows {
                     ColumnKinds::convert_row(&convert, row);
+                }
+                // The spilled rows are converted as they are read back.
+                if b.sheet.spilled > 0 {
+                    b.sheet.spilled_conversion = Some(convert);
                 }
             }
             self.book.sheets.push(b.sheet);
@@ -254,7 +377,12 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
         if self.book.sheets.is_empty() {
             return Err(self.first_problem.unwrap_or(FileErrorKind::NoSheet));
         }
-        Ok(self.book)
+        if let Some(e) = self.spill_error {
+            return Err(FileErrorKind::Table(Arc::new(e)));
+        }
+        let mut book = self.book;
+        book.spill = self.spill;
+        Ok(book)
     }
 }
 

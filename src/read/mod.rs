@@ -18,7 +18,7 @@ use std::path::Path;
 use crate::error::{FileError, FileErrorKind};
 
 use self::collect::Collector;
-pub use self::collect::{find_required, Keep, ReadOptions, Sheet, Workbook};
+pub use self::collect::{find_required, Keep, ReadOptions, Replayed, Sheet, SpillTo, Workbook};
 pub use self::encoding::{decode, Encoding};
 pub use self::infer::{parse_numeric, ColumnKinds};
 pub use self::xlsx::{sheet_cells_for_tests, sheet_cells_parallel_for_tests};

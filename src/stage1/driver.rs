@@ -84,6 +84,7 @@ pub fn read_chunks(
 
     let readers = pool.current_num_threads();
     let mut opts = cfg.read.clone();
+    opts.spill = sink.file_spill();
     // Fewer files than workers: let each file's parsing use the idle cores.
     if work.len() < readers {
         opts.parse_threads = readers;
@@ -139,7 +140,7 @@ pub fn read_chunks(
             {
                 report.rows_read += read.rows_read;
                 report.rows_dropped.merge(&read.drops);
-                let kept: u64 = read.book.sheets.iter().map(|s| s.rows.len() as u64).sum();
+                let kept = read.book.rows_kept();
                 report.rows_kept += kept;
                 entry.status = FileStatus::Ok;
                 entry.rows_read = Some(read.rows_read);
@@ -167,7 +168,7 @@ pub fn read_chunks(
                 // A chunk with a cell too long for xlsx is not written:
                 // its rows must not reach a streaming writer.
                 if error.is_none() {
-                    sink.file(c, read.book.sheets)?;
+                    sink.file(c, read.book)?;
                 }
             }
             report.file_entry(entry);

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use crate::chunk::Chunk;
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::read::Sheet;
+use crate::read::{SpillTo, Workbook};
 use crate::report::Report;
 use crate::table::Table;
 
@@ -50,7 +50,15 @@ pub struct ChunkTable {
 /// Receives stage 1's output in order: each readable file's usable sheets
 /// (rows already filtered), then the end of its chunk.
 pub trait ChunkSink {
-    fn file(&mut self, chunk: &Chunk, sheets: Vec<Sheet>) -> Result<()>;
+    /// One file read without error: its sheets and kept rows (see
+    /// [`Workbook::replay`]).
+    fn file(&mut self, chunk: &Chunk, book: Workbook) -> Result<()>;
+    /// Whether the files' kept rows are to spill past a budget while they
+    /// are read ([`crate::read::ReadOptions::spill`]); by default a
+    /// file's rows are all held until it is handed over.
+    fn file_spill(&self) -> Option<SpillTo> {
+        None
+    }
     /// The chunk is complete: `paths` are its files that were read and
     /// accepted (`files_ok` of them), `error` why it must not be written.
     fn end(

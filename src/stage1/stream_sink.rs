@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::fs::{chunk_output, AtomicFile};
 use crate::interrupt;
 use crate::progress::Progress;
-use crate::read::Sheet;
+use crate::read::{Replayed, SpillTo, Workbook};
 use crate::report::{ChunkReport, ChunkStatus, Report};
 use crate::table::{align, Columns, Table, DEFAULT_SPILL_BYTES};
 use crate::value::Value;
@@ -28,6 +28,28 @@ use crate::write::{open_sink, Sink, TableFormat};
 
 /// Rows per message to the writer thread.
 const WRITER_BATCH: usize = 4096;
+
+/// Bytes of one file's kept rows held in memory while the file is read;
+/// the rest waits in a temporary file until the file has been read
+/// without error (a file failing halfway adds nothing to its chunk) and
+/// pandas' column conversion of each sheet is known (it is applied as the
+/// rows are read back). Why 32 MiB: with `-j 2`, two files are being read
+/// and one is being handed to the writer, so rows held are 3 x 32 MiB at
+/// most; with the writer's queue and its compression buffers that keeps
+/// `extract -j 2` well under 256 MiB whatever the files' sizes, while
+/// files of up to ~100,000 rows never touch the disk. More jobs hold more:
+/// (jobs + 1) x 32 MiB.
+pub const FILE_SPILL_BYTES: usize = 32 << 20;
+
+/// [`FILE_SPILL_BYTES`], or the test-only override of the environment
+/// variable `SHEETSIFT_FILE_SPILL_BYTES` (a byte count): the tests force
+/// small files through the spill with it. Not a user option.
+fn file_spill_bytes() -> usize {
+    std::env::var("SHEETSIFT_FILE_SPILL_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(FILE_SPILL_BYTES)
+}
 
 /// What the extract writer thread is told, in order.
 pub(super) enum WriterMsg {
@@ -177,13 +199,20 @@ impl<'a> StreamSink<'a> {
 }
 
 impl ChunkSink for StreamSink<'_> {
-    fn file(&mut self, chunk: &Chunk, sheets: Vec<Sheet>) -> Result<()> {
+    fn file_spill(&self) -> Option<SpillTo> {
+        Some(SpillTo {
+            dir: self.cfg.out.clone(),
+            budget: file_spill_bytes(),
+        })
+    }
+
+    fn file(&mut self, chunk: &Chunk, book: Workbook) -> Result<()> {
         if self.fallback {
             return Ok(());
         }
         if self.columns.is_none() {
             let mut columns = Columns::default();
-            for sheet in &sheets {
+            for sheet in &book.sheets {
                 columns.add(&sheet.columns);
             }
             let dest = chunk_output(
@@ -203,19 +232,34 @@ impl ChunkSink for StreamSink<'_> {
             self.columns = Some(columns);
         }
         let columns = self.columns.as_ref().expect("set above");
-        for sheet in sheets {
-            let Some(map) = columns.find(&sheet.columns) else {
-                self.fallback = true;
-                return send(&self.tx, WriterMsg::Abort);
-            };
-            let rows = sheet.rows.into_iter().map(|row| align(row, &map));
-            // Small batches: the writer's queue holds a few thousand rows,
-            // not whole files, so memory is the pool's window and no more.
-            let mut rows = rows.peekable();
-            while rows.peek().is_some() {
-                let batch: Vec<Vec<Value>> = rows.by_ref().take(WRITER_BATCH).collect();
-                send(&self.tx, WriterMsg::Rows(batch))?;
+        let (tx, fallback) = (&self.tx, &mut self.fallback);
+        // Small batches: the writer's queue holds a few thousand rows,
+        // not whole files, so memory is the pool's window and no more.
+        let mut batch: Vec<Vec<Value>> = Vec::new();
+        let mut map = Vec::new();
+        book.replay(|r| {
+            match r {
+                Replayed::Sheet(sheet) => match columns.find(&sheet.columns) {
+                    Some(m) => map = m,
+                    None => {
+                        *fallback = true;
+                        return Ok(false);
+                    }
+                },
+                Replayed::Row(row) => {
+                    batch.push(align(row, &map));
+                    if batch.len() == WRITER_BATCH {
+                        send(tx, WriterMsg::Rows(std::mem::take(&mut batch)))?;
+                    }
+                }
             }
+            Ok(true)
+        })?;
+        if self.fallback {
+            return send(&self.tx, WriterMsg::Abort);
+        }
+        if !batch.is_empty() {
+            send(&self.tx, WriterMsg::Rows(batch))?;
         }
         Ok(())
     }

@@ -12,9 +12,9 @@ use crate::error::{Error, Result};
 use crate::fs::AtomicFile;
 use crate::interrupt;
 use crate::progress::Progress;
-use crate::read::Sheet;
+use crate::read::{Replayed, Workbook};
 use crate::report::Report;
-use crate::table::{Table, DEFAULT_SPILL_BYTES};
+use crate::table::{align, Table, DEFAULT_SPILL_BYTES};
 use crate::write::{open_sink, TableFormat};
 
 /// The sink that aligns each chunk into a [`Table`] and hands it on
@@ -36,14 +36,24 @@ impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> TableSink<F> {
 }
 
 impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> ChunkSink for TableSink<F> {
-    fn file(&mut self, _: &Chunk, sheets: Vec<Sheet>) -> Result<()> {
+    fn file(&mut self, _: &Chunk, book: Workbook) -> Result<()> {
         let t = self
             .table
             .get_or_insert_with(|| Table::new(&self.spill_dir, DEFAULT_SPILL_BYTES));
-        for sheet in sheets {
-            t.push_sheet(sheet)?;
+        if book.spill.is_none() {
+            for sheet in book.sheets {
+                t.push_sheet(sheet)?;
+            }
+            return Ok(());
         }
-        Ok(())
+        let mut map = Vec::new();
+        book.replay(|r| {
+            match r {
+                Replayed::Sheet(s) => map = t.add_columns(&s.columns),
+                Replayed::Row(row) => t.push_aligned(align(row, &map))?,
+            }
+            Ok(true)
+        })
     }
 
     fn end(
