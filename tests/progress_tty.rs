@@ -1,8 +1,9 @@
 //! The progress bar on a real terminal: sheetsift runs inside tmux on
 //! generated samples big enough to take a few seconds, the pane is
 //! captured several times while it runs, and the bar must show bytes,
-//! files, rows read with rows/s, and move between captures. With `-q`, or
-//! with stderr piped, nothing but the summary and errors appears.
+//! files, rows read with rows/s, and move between captures. On one big
+//! file its bytes and ETA must move while that file is being read. With
+//! `-q`, or with stderr piped, nothing but the summary and errors appears.
 //!
 //! tmux comes from tests/engine/tmux.sh (installed with apt-get when
 //! missing). Where it cannot be had the tests skip loudly;
@@ -75,10 +76,15 @@ impl Tmux {
 
     /// Capture every 200 ms until `done` appears in the pane; all captures.
     fn watch(&self, done: &str, limit: Duration) -> Vec<String> {
+        self.watch_every(Duration::from_millis(200), done, limit)
+    }
+
+    /// Capture every `every` until `done` appears in the pane; all captures.
+    fn watch_every(&self, every: Duration, done: &str, limit: Duration) -> Vec<String> {
         let t0 = Instant::now();
         let mut caps = Vec::new();
         loop {
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(every);
             let c = self.capture();
             let finished = c.contains(done);
             caps.push(c);
@@ -232,4 +238,121 @@ fn piped_stderr_gets_the_summary_only() {
         "bar on a pipe:\n{}",
         run.stderr
     );
+}
+
+/// A reading bar's line, parsed: bytes read, total bytes, files done, the
+/// ETA's text.
+#[derive(Debug, Clone, PartialEq)]
+struct Reading {
+    pos: f64,
+    total: f64,
+    files_done: String,
+    eta: String,
+}
+
+/// `12.34 MiB` (indicatif's HumanBytes) in bytes.
+fn bytes(text: &str) -> f64 {
+    let mut it = text.split_whitespace();
+    let (n, unit) = (it.next().unwrap(), it.next().unwrap());
+    let n: f64 = n
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {text:?}"));
+    let scale = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        u => panic!("unit {u:?} in {text:?}"),
+    };
+    n * scale
+}
+
+/// `⠚ extract [00:00:00] ===>   14.26 MiB/61.65 MiB · 0/1 files · ... ETA 2 seconds`
+fn parse_reading(line: &str) -> Reading {
+    let parts: Vec<&str> = line.split(" · ").collect();
+    let (left, total) = parts[0].rsplit_once('/').expect("bytes/total");
+    let words: Vec<&str> = left.split_whitespace().collect();
+    let pos = words[words.len() - 2..].join(" ");
+    let files_done = parts[1].split('/').next().unwrap().trim().to_string();
+    let eta = line.rsplit_once("ETA ").expect("ETA").1.trim().to_string();
+    Reading {
+        pos: bytes(&pos),
+        total: bytes(total),
+        files_done,
+        eta,
+    }
+}
+
+/// The captures of `prefix`'s reading bar taken while its one file was
+/// being read: some bytes read, not all, no file done yet.
+fn inside_the_file(caps: &[String], prefix: &str) -> Vec<Reading> {
+    let lines = bar_lines(caps, prefix);
+    eprintln!("{prefix} bar captures:\n{}", lines.join("\n"));
+    let all: Vec<Reading> = lines.iter().map(|l| parse_reading(l)).collect();
+    for r in &all {
+        assert!(r.pos <= r.total, "past the total: {r:?}");
+    }
+    // Never backwards.
+    for w in all.windows(2) {
+        assert!(w[1].pos >= w[0].pos, "the bar went back: {w:?}");
+    }
+    all.into_iter()
+        .filter(|r| r.files_done == "0" && r.pos > 0.0 && r.pos < r.total)
+        .collect()
+}
+
+/// The checks on one big file's reading bar.
+fn moves_within_the_file(caps: &[String], prefix: &str) {
+    let inside = inside_the_file(caps, prefix);
+    assert!(
+        !inside.is_empty(),
+        "no capture of {prefix} with part of its one file read"
+    );
+    let mut positions: Vec<u64> = inside.iter().map(|r| r.pos as u64).collect();
+    positions.dedup();
+    assert!(
+        positions.len() >= 2,
+        "{prefix}'s bytes did not move while its one file was read: {inside:#?}"
+    );
+    assert!(
+        inside
+            .iter()
+            .any(|r| r.eta != "?" && !r.eta.starts_with("0 ")),
+        "no ETA while {prefix}'s one file was read: {inside:#?}"
+    );
+}
+
+#[test]
+fn one_big_file_moves_by_bytes_and_eta_while_it_is_read() {
+    let Some(tmux) = tmux() else { return };
+    let dir = Dir::new();
+    // One file of about 60 MB: a second or more of reading, each stage.
+    dir.cmd(&[
+        "samples", "-q", "-o", "in", "--files", "1", "--rows", "1000000",
+    ])
+    .expect_code(0);
+    let cmd = format!(
+        "{b} extract -o out in; echo EXIT1=$?; {b} dialogues -o corpus out; echo EXIT2=$?; sleep 60",
+        b = bin()
+    );
+    let t = Tmux::start(tmux, "onefile", dir.path(), &cmd);
+    let caps = t.watch_every(
+        Duration::from_millis(100),
+        "EXIT2=",
+        Duration::from_secs(120),
+    );
+    let last = caps.last().unwrap();
+    assert!(last.contains("EXIT1=0"), "extract failed:\n{last}");
+    assert!(last.contains("EXIT2=0"), "dialogues failed:\n{last}");
+    moves_within_the_file(&caps, "extract");
+    moves_within_the_file(&caps, "dialogues");
+    // Done, the bar stood on the whole file.
+    let done: Vec<Reading> = bar_lines(&caps, "extract")
+        .iter()
+        .map(|l| parse_reading(l))
+        .filter(|r| r.files_done == "1")
+        .collect();
+    for r in &done {
+        assert_eq!(r.pos, r.total, "a done file short of its size: {r:?}");
+    }
 }

@@ -11,6 +11,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 use super::gb18030::{self, Codec, DecodeError, DecodeReader, Decoder, TextEncoding, Utf8Decoder};
 use crate::error::FileErrorKind;
+use crate::progress::ByteCount;
 
 /// A CSV text encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,8 +172,10 @@ pub fn open_text(
     mut file: std::fs::File,
     forced: Option<Encoding>,
 ) -> Result<(Box<dyn Read + Send>, Chosen), FileErrorKind> {
+    // The decoding pass is counted for the progress bar (the file's
+    // encoded bytes, as the decoder pulls them); the detection pass is not.
     let text = |enc: TextEncoding, file| -> Box<dyn Read + Send> {
-        Box::new(DecodeReader::new(file, enc))
+        Box::new(DecodeReader::new(ByteCount::new(file), enc))
     };
     let mut chosen = Chosen {
         forced,
@@ -181,7 +184,7 @@ pub fn open_text(
     let reader = match forced {
         Some(Encoding::Utf8) => text(TextEncoding::Utf8Sig, file),
         Some(Encoding::Gb(codec)) => text(TextEncoding::Gb(codec), file),
-        Some(Encoding::Other(enc)) => Box::new(OtherReader::new(file, enc)),
+        Some(Encoding::Other(enc)) => Box::new(OtherReader::new(ByteCount::new(file), enc)),
         None => {
             let mut check = Utf8Decoder::new(false);
             let mut block = vec![0; BLOCK];

@@ -20,6 +20,12 @@
 //! Cost: one process start per file (about 5 ms) and a copy of the kept
 //! cells through a pipe; xlsx and CSV, the formats of nearly every real
 //! export, are read by sheetsift's own bounded readers and never come here.
+//!
+//! Progress: the child reads the file whole through calamine, so the
+//! parent cannot tell how far into the file it is; the reading bar's
+//! bytes for these files move when each file is done (the rows read still
+//! count as the child's cells arrive). xlsx and CSV move within a file
+//! ([`crate::progress::ByteCount`]).
 
 use std::ffi::OsString;
 use std::io::{BufReader, BufWriter, Read, Write};

@@ -76,7 +76,7 @@ pub fn read_chunks(
         .map(|p| crate::progress::total_bytes([p.as_path()]))
         .collect();
     let total: u64 = work.iter().map(|(i, _)| sizes[*i]).sum();
-    let mut progress = Progress::reading(total, work.len() as u64, cfg.quiet);
+    let mut progress = Progress::reading(sizes, total, work.len() as u64, cfg.quiet);
     progress.set_prefix("extract");
     for e in &plan.unlisted {
         progress.println(&report.fail_file(e));
@@ -91,8 +91,11 @@ pub fn read_chunks(
     }
     let opts = Arc::new(opts);
     let filter = Arc::new(cfg.filter.clone());
+    let ledger = progress.ledger();
     // Each result with the seconds its worker took, for the report.
-    let results = ordered_map(pool, work, readers, move |(_, path): (usize, PathBuf)| {
+    let results = ordered_map(pool, work, readers, move |(i, path): (usize, PathBuf)| {
+        // The bar's bytes move as this file is read.
+        let _reading = ledger.enter(i);
         let t = std::time::Instant::now();
         let r = read_one(&path, &opts, &filter, check_xlsx_limit)
             .map_err(|kind| FileError::new(&path, kind));
@@ -118,7 +121,7 @@ pub fn read_chunks(
             // `Interrupted`, which is not that file's failure.
             interrupt::check()?;
             let path = &files[global];
-            progress.file_bytes(sizes[global]);
+            progress.file_done(global);
             let (result, secs) = match result {
                 Ok((r, secs)) => (Ok(r), Some(secs)),
                 Err(p) => (Err(p), None),

@@ -67,7 +67,8 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
         .iter()
         .map(|p| crate::progress::total_bytes([p.as_path()]))
         .collect();
-    let mut progress = Progress::reading(sizes.iter().sum(), files.len() as u64, cfg.quiet);
+    let total = sizes.iter().sum();
+    let mut progress = Progress::reading(sizes, total, files.len() as u64, cfg.quiet);
     progress.set_prefix("dialogues");
 
     let mut opts = cfg.read.clone();
@@ -81,8 +82,12 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let spill = Arc::new(cfg.out.clone());
     let session = Arc::new(cfg.session_gap.map(|g| (cfg.time_col.clone(), g)));
     let pool = thread_pool(cfg.jobs)?;
+    let ledger = progress.ledger();
+    let work: Vec<(usize, PathBuf)> = files.iter().cloned().enumerate().collect();
     // Each result with the seconds its worker took, for the report.
-    let results = ordered_map(pool, files.clone(), 2 * cfg.jobs, move |path: PathBuf| {
+    let results = ordered_map(pool, work, 2 * cfg.jobs, move |(i, path)| {
+        // The bar's bytes move as this file is read.
+        let _reading = ledger.enter(i);
         let t = Instant::now();
         let r = one_file(
             &path,
@@ -96,7 +101,7 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let mut corpus = Corpus::new(&cfg.out, cfg.corpus_budget());
     for (i, (result, path)) in results.zip(&files).enumerate() {
         interrupt::check()?;
-        progress.file_bytes(sizes[i]);
+        progress.file_done(i);
         let (result, secs) = match result {
             Ok((r, secs)) => (Ok(r), Some(secs)),
             Err(p) => (Err(p), None),

@@ -40,6 +40,7 @@ use self::sheet::{read_sheet, ROW_START};
 use self::styles::parse_styles;
 use super::collect::{Collector, RowAssembler};
 use crate::error::FileErrorKind;
+use crate::progress::ByteCount;
 use crate::value::Value;
 
 pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), FileErrorKind> {
@@ -50,7 +51,7 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
         return Err(ole_kind(path));
     }
     let file = File::open(path).map_err(FileErrorKind::open)?;
-    let mut zip = ZipArchive::new(BufReader::new(file))
+    let mut zip = ZipArchive::new(BufReader::new(ByteCount::new(file)))
         .map_err(|e| corrupt(format!("not a zip container ({e})")))?;
     // Entries sharing their compressed bytes — the overlapping-zip bomb,
     // every sheet part the same gigabyte — or running into the central

@@ -12,8 +12,14 @@ use zip::ZipArchive;
 
 use super::limits::{self, next, XErr, XmlReader, MAX_RELATIONSHIPS, MAX_SHEETS};
 use crate::error::FileErrorKind;
+use crate::progress::ByteCount;
 
-pub(super) type Zip = ZipArchive<BufReader<File>>;
+/// The zip over the file's bytes, counted for the progress bar as they
+/// are pulled from the file: the members' compressed bytes as they are
+/// inflated (sheets, shared strings, wherever they are inflated, the
+/// parallel reader's splitter thread included) and the zip's directory.
+pub(super) type Zip = ZipArchive<Source>;
+pub(super) type Source = BufReader<ByteCount<File>>;
 
 pub(super) fn corrupt(detail: impl std::fmt::Display) -> FileErrorKind {
     FileErrorKind::Corrupt {
@@ -39,7 +45,7 @@ pub(super) fn ole_kind(path: &Path) -> FileErrorKind {
     }
 }
 
-pub(super) type Xml<'a> = XmlReader<BufReader<zip::read::ZipFile<'a, BufReader<File>>>>;
+pub(super) type Xml<'a> = XmlReader<BufReader<zip::read::ZipFile<'a, Source>>>;
 
 pub(super) fn lookup<'n>(names: &'n HashMap<String, String>, part: &str) -> Option<&'n String> {
     names.get(&part.trim_start_matches('/').to_ascii_lowercase())
