@@ -54,6 +54,12 @@ pub fn rows_read(n: u64) {
     ROWS_READ.fetch_add(n, Ordering::Relaxed);
 }
 
+/// Rows read so far, every reader (display only: batched, so behind by
+/// at most a batch a thread).
+pub fn rows_read_so_far() -> u64 {
+    ROWS_READ.load(Ordering::Relaxed)
+}
+
 /// Add `n` rows written to the bar's count (call once per batch).
 pub fn rows_written(n: u64) {
     ROWS_WRITTEN.fetch_add(n, Ordering::Relaxed);
@@ -247,15 +253,17 @@ pub struct Progress {
     /// Held while the bar's position is set from the ledger, so that two
     /// threads setting it cannot move it backwards (each sets the
     /// ledger's latest value, which only grows), and while it finishes.
-    moving: Arc<Mutex<()>>,
+    /// True once the bar shows the writing that is left
+    /// ([`Progress::writing_tail`]): the ledger no longer moves it.
+    moving: Arc<Mutex<bool>>,
     files_done: Arc<AtomicU64>,
 }
 
 /// Set the bar to the ledger's position (and not after it is finished:
 /// a finished bar stays cleared).
-fn follow(bar: &ProgressBar, ledger: &ByteLedger, moving: &Mutex<()>) {
-    let _g = moving.lock().unwrap_or_else(|p| p.into_inner());
-    if !bar.is_finished() {
+fn follow(bar: &ProgressBar, ledger: &ByteLedger, moving: &Mutex<bool>) {
+    let tail = moving.lock().unwrap_or_else(|p| p.into_inner());
+    if !bar.is_finished() && !*tail {
         bar.set_position(ledger.position());
     }
 }
@@ -343,7 +351,7 @@ impl Progress {
                 }
             });
         bar.set_style(style);
-        let moving = Arc::new(Mutex::new(()));
+        let moving = Arc::new(Mutex::new(false));
         if !bar.is_hidden() {
             bar.enable_steady_tick(TICK);
             if let Some(ledger) = &ledger {
@@ -392,6 +400,14 @@ impl Progress {
         }
     }
 
+    /// A reading bar: every byte of its input has been read (files may
+    /// still be handed to the writer).
+    pub fn all_read(&self) -> bool {
+        self.ledger
+            .as_ref()
+            .is_some_and(|l| self.bar.length().is_some_and(|len| l.position() >= len))
+    }
+
     /// Say what the stage is doing now.
     pub fn phase(&self, text: impl Into<String>) {
         phase(text);
@@ -406,17 +422,63 @@ impl Progress {
         }
     }
 
+    /// A reading bar whose input is all read while its writer still
+    /// writes `rows_total` rows in all (`extract`'s last chunk): from now
+    /// on the bar runs over the rows written, so its rate and ETA keep
+    /// moving through the writing.
+    /// Called again, it only sets the total (an estimate made while files
+    /// are still being handed over becomes the exact count).
+    pub fn writing_tail(&self, rows_total: u64) {
+        if self.ledger.is_none() || self.bar.is_hidden() {
+            return;
+        }
+        let mut tail = self.moving.lock().unwrap_or_else(|p| p.into_inner());
+        if self.bar.is_finished() {
+            return;
+        }
+        if *tail {
+            let written = ROWS_WRITTEN.load(Ordering::Relaxed);
+            self.bar.set_length(rows_total.max(written).max(1));
+        } else {
+            *tail = true;
+            enter_tail(&self.bar, rows_total);
+        }
+    }
+
     pub fn finish(&self) {
         let _g = self.moving.lock().unwrap_or_else(|p| p.into_inner());
         self.bar.finish_and_clear();
     }
 }
 
+/// Turn a reading bar into one over `rows_total` rows to write (the
+/// caller holds the bar's lock and has set its tail flag). The style
+/// changes first: a frame drawn in between shows a full bar of rows, never
+/// rows counted as bytes.
+fn enter_tail(bar: &ProgressBar, rows_total: u64) {
+    let style = ProgressStyle::with_template(
+        "{spinner} {prefix} [{elapsed_precise}] {bar:30.cyan/blue} {human_pos}/{human_len} rows written · {phase}ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
+    .with_key("phase", |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+        if let Ok(p) = PHASE.lock() {
+            if !p.is_empty() {
+                let _ = write!(w, "{p} · ");
+            }
+        }
+    });
+    bar.set_style(style);
+    bar.set_length(rows_total.max(1));
+    bar.set_position(ROWS_WRITTEN.load(Ordering::Relaxed).min(rows_total));
+    bar.reset_eta();
+}
+
 /// A visible reading bar follows its ledger on a thread of its own, at
 /// the bar's tick: the position moves (and indicatif's rate and ETA with
 /// it) while workers are inside their files. The thread ends when the bar
 /// is finished or dropped.
-fn follow_ledger(bar: &ProgressBar, ledger: &Arc<ByteLedger>, moving: &Arc<Mutex<()>>) {
+fn follow_ledger(bar: &ProgressBar, ledger: &Arc<ByteLedger>, moving: &Arc<Mutex<bool>>) {
     let (weak, ledger, moving) = (bar.downgrade(), Arc::clone(ledger), Arc::clone(moving));
     // Without the thread the bar still moves at each file's end.
     let _ = std::thread::Builder::new()
@@ -428,6 +490,20 @@ fn follow_ledger(bar: &ProgressBar, ledger: &Arc<ByteLedger>, moving: &Arc<Mutex
                 return;
             }
             follow(&bar, &ledger, &moving);
+            // Every byte read: what is left is writing (the files' rows
+            // handed over, the last chunk compressed). Until the stage
+            // knows how many rows it keeps, the rows read bound them.
+            let mut tail = moving.lock().unwrap_or_else(|p| p.into_inner());
+            if bar.is_finished() {
+                return;
+            }
+            let len = bar.length().unwrap_or(0);
+            if *tail {
+                bar.set_position(ROWS_WRITTEN.load(Ordering::Relaxed).min(len));
+            } else if len > 0 && ledger.position() >= len {
+                *tail = true;
+                enter_tail(&bar, ROWS_READ.load(Ordering::Relaxed));
+            }
         });
 }
 

@@ -355,4 +355,40 @@ fn one_big_file_moves_by_bytes_and_eta_while_it_is_read() {
     for r in &done {
         assert_eq!(r.pos, r.total, "a done file short of its size: {r:?}");
     }
+    writing_moves_after_reading(&caps, "extract");
+}
+
+/// Once every byte is read, the bar runs over the rows written (the
+/// file's rows handed over, the chunk compressed): its count and ETA keep
+/// moving to the end.
+fn writing_moves_after_reading(caps: &[String], prefix: &str) {
+    let lines: Vec<&str> = caps
+        .iter()
+        .flat_map(|c| c.lines())
+        .filter(|l| l.contains(prefix) && l.contains(" rows written · "))
+        .collect();
+    eprintln!("{prefix} writing captures:\n{}", lines.join("\n"));
+    let number = |t: &str| t.replace(',', "").parse::<u64>().ok();
+    let counts: Vec<(u64, u64)> = lines
+        .iter()
+        .filter_map(|l| {
+            let head = l.split_once(" rows written · ")?.0;
+            let (written, total) = head.rsplit_once(' ')?.1.split_once('/')?;
+            Some((number(written)?, number(total)?))
+        })
+        .collect();
+    let moving: Vec<&(u64, u64)> = counts.iter().filter(|(w, t)| w < t).collect();
+    assert!(
+        moving.len() >= 2 && moving.first() != moving.last(),
+        "no capture of {prefix} with its rows being written after the read:\n{}",
+        lines.join("\n")
+    );
+    assert!(
+        lines.iter().any(|l| {
+            let eta = l.rsplit_once("ETA ").map_or("", |e| e.1.trim());
+            !eta.is_empty() && eta != "0s" && eta != "?"
+        }),
+        "no ETA while {prefix} was writing:\n{}",
+        lines.join("\n")
+    );
 }

@@ -175,6 +175,14 @@ pub fn read_chunks(
                 }
             }
             report.file_entry(entry);
+            // Everything read, files still being handed to the writer: the
+            // bar runs over the rows left to write, the files not handed
+            // over yet estimated at the kept share so far.
+            if progress.all_read() {
+                let pending = crate::progress::rows_read_so_far().saturating_sub(report.rows_read);
+                let share = report.rows_kept as f64 / report.rows_read.max(1) as f64;
+                progress.writing_tail(report.rows_kept + (pending as f64 * share) as u64);
+            }
         }
         sink.end(c, &accepted, files_ok, error, report, &progress)?;
     }

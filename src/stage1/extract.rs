@@ -84,6 +84,7 @@ pub fn extract(cfg: &Config) -> Result<Report> {
     // ticking (and counting rows written) until it is done.
     if let Ok(p) = &stage {
         p.phase("finishing the last chunk");
+        p.writing_tail(report.rows_kept);
     }
     let written = writer
         .join()

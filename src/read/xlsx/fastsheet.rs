@@ -683,8 +683,7 @@ fn parse_row(
                         if closed {
                             p = gt + 1;
                         } else {
-                            let Some(next) =
-                                inline_string(bytes, full, gt + 1, &mut cell.inline)
+                            let Some(next) = inline_string(bytes, full, gt + 1, &mut cell.inline)
                             else {
                                 return false;
                             };
@@ -727,9 +726,9 @@ fn common_cell(
                 let eq = name + b.get(name..name + 16)?.iter().position(|&c| c == b'=')?;
                 let key = &b[name..eq];
                 if key.is_empty()
-                    || !key
-                        .iter()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.' | b'-'))
+                    || !key.iter().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.' | b'-')
+                    })
                     || b.get(eq + 1) != Some(&b'"')
                 {
                     return None;

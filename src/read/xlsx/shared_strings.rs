@@ -7,11 +7,11 @@ use std::io::{BufRead, BufReader, Read};
 
 use quick_xml::events::{BytesRef, Event};
 
+use super::limits;
 use super::limits::{
     cell_too_long, next, XErr, XmlReader, MAX_CELL_BYTES, MAX_SHARED_BYTES, MAX_SHARED_STRINGS,
     SHARED_ENTRY_BYTES,
 };
-use super::limits;
 use super::package::Zip;
 use crate::error::FileErrorKind;
 
@@ -250,7 +250,11 @@ fn fast_table(xml: &[u8]) -> Result<Option<SharedStrings>, XErr> {
         p += end + 2;
         skip_ws(&mut p);
     }
-    if !xml[p..].starts_with(b"<sst") || !xml.get(p + 4).is_some_and(|b| b.is_ascii_whitespace() || *b == b'>') {
+    if !xml[p..].starts_with(b"<sst")
+        || !xml
+            .get(p + 4)
+            .is_some_and(|b| b.is_ascii_whitespace() || *b == b'>')
+    {
         return Ok(None);
     }
     // The root's attributes: namespaces and counts, never a `>` in them.
@@ -325,7 +329,9 @@ mod tests {
     }
 
     fn strings(t: &SharedStrings) -> Vec<String> {
-        (0..t.ends.len()).map(|i| t.get(i).unwrap().to_string()).collect()
+        (0..t.ends.len())
+            .map(|i| t.get(i).unwrap().to_string())
+            .collect()
     }
 
     fn by_xml_reader(xml: &str) -> Vec<String> {
@@ -346,7 +352,9 @@ mod tests {
         ];
         for body in read {
             let xml = format!("{head}{body}</sst>\n");
-            let fast = fast_table(xml.as_bytes()).unwrap().expect("fast path reads it");
+            let fast = fast_table(xml.as_bytes())
+                .unwrap()
+                .expect("fast path reads it");
             assert_eq!(strings(&fast), by_xml_reader(&xml), "{body}");
         }
         let declined = [
