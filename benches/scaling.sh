@@ -26,25 +26,11 @@ runs=${SCALING_RUNS:-3}
 quick=${SCALING_QUICK:-0}
 work=$(mktemp -d /tmp/sheetsift-scaling.XXXX)
 trap 'rm -rf "$work"' EXIT
-die() { echo "FAILED: $*" >&2; exit 1; }
+source benches/timed.sh  # after the cd to the repository
 cargo build --release -q
 bin=$PWD/target/release/sheetsift
 mem=$(free -g | awk '/Mem:/{print $2}')
 
-# timed KEY OUT CMD...: one run (OUT removed first); appends
-# "wall user sys peak_rss_kib" to $work/t.KEY.
-timed() {
-  local key=$1 out=$2; shift 2
-  rm -rf "$out"
-  if ! /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" > "$work/stdout" 2> "$work/stderr"; then
-    cat "$work/stderr" "$work/time" >&2
-    die "$key: $*"
-  fi
-  local line
-  line=$(tail -1 "$work/time")
-  [[ $line =~ ^[0-9.]+\ [0-9.]+\ [0-9.]+\ [0-9]+$ ]] || die "$key: unreadable timing '$line'"
-  echo "$line" >> "$work/t.$key"
-}
 # stats KEY ROWS -> "median_wall rows_per_s cpu_us_per_row peak_rss_mib"
 stats() {
   awk -v rows="$2" '

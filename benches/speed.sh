@@ -40,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 note() { echo ">> $*" >&2; }
-die() { echo "FAILED: $*" >&2; exit 1; }
+source benches/timed.sh  # after the cd to the repository
 
 # ---- binaries ---------------------------------------------------------------
 commit=$(git rev-parse --verify "$BASELINE^{commit}")
@@ -64,21 +64,6 @@ current=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml C
 declare -A bin=([base]=$base_bin [cur]=$cur_bin)
 
 # ---- helpers ----------------------------------------------------------------
-# timed KEY OUT CMD...: one run of CMD (its output directory or file OUT
-# removed first); appends "wall user sys peak_rss_kib" to $work/t.KEY.
-timed() {
-  local key=$1 out=$2; shift 2
-  rm -rf "$out"
-  if ! /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" > "$work/stdout" 2> "$work/stderr"; then
-    cat "$work/stderr" >&2
-    cat "$work/time" >&2
-    die "$key: $*"
-  fi
-  local line
-  line=$(tail -1 "$work/time")
-  [[ $line =~ ^[0-9.]+\ [0-9.]+\ [0-9.]+\ [0-9]+$ ]] || die "$key: unreadable timing '$line'"
-  echo "$line" >> "$work/t.$key"
-}
 
 # argv_of CMD WHO SHAPE: sets argv to the arguments of CMD for binary WHO.
 argv_of() {
