@@ -24,6 +24,11 @@ struct Trie {
     /// Chars that start a sequence, as a bitmap over code points (every
     /// emoji starts below U+20000): the per-char test of the hot path.
     root: Vec<u64>,
+    /// Chars without which no sequence can match (bitmap below U+20000;
+    /// every char above counts): the one-char emoji and every char at a
+    /// second or later place of a sequence. A string with none of them,
+    /// nor U+FE0E/U+FE0F, comes out unchanged ([`unchanged`]).
+    needed: Vec<u64>,
     /// Whether the path to a node is an emoji (`'data' in sub_tree`).
     terminal: Vec<bool>,
     /// Sequences whose status is `component` (skin tones, hair styles).
@@ -38,6 +43,7 @@ fn trie() -> &'static Trie {
         let mut t = Trie {
             edges: FxHashMap::default(),
             root: vec![0; 0x20000 / 64],
+            needed: vec![0; 0x20000 / 64],
             terminal: vec![false],
 
             components: Vec::new(),
@@ -63,6 +69,13 @@ fn trie() -> &'static Trie {
                 }
             }
             t.terminal[node as usize] = true;
+            let from = if seq.len() == 1 { 0 } else { 1 };
+            for &ch in &seq[from..] {
+                let c = ch as usize;
+                if c < 0x20000 {
+                    t.needed[c / 64] |= 1 << (c % 64);
+                }
+            }
             let first = seq[0] as usize;
             assert!(first < 0x20000, "emoji data starts below U+20000");
             t.root[first / 64] |= 1 << (first % 64);
@@ -91,6 +104,25 @@ struct Token {
     start: usize,
     end: usize,
     emoji: bool,
+}
+
+/// Whether `remove_emoji(s) == s` for certain, by one pass over the chars.
+///
+/// Nothing is removed unless a sequence matches (the ZWJ rule needs a
+/// matched emoji before it) or a U+FE0E/U+FE0F is there. A match of one
+/// char is a one-char emoji; a longer one holds its second char. Chat text
+/// is mostly CJK, Latin letters and digits, none of which is either: a
+/// digit starts a keycap sequence, but only a keycap's later chars would
+/// let it match.
+pub fn unchanged(s: &str) -> bool {
+    let t = trie();
+    !s.chars().any(|ch| {
+        let c = ch as usize;
+        c >= 0x20000
+            || t.needed[c / 64] & (1 << (c % 64)) != 0
+            || ch == '\u{FE0E}'
+            || ch == '\u{FE0F}'
+    })
 }
 
 /// `emoji.replace_emoji(s, '')`.
@@ -202,5 +234,36 @@ mod tests {
         assert_eq!(remove_emoji("a\u{FE0F}b"), "ab");
         assert_eq!(remove_emoji("plain text"), "plain text");
         assert_eq!(trie().all.len(), 5244);
+    }
+
+    /// `unchanged` never claims a string that removal changes: every
+    /// sequence, alone and inside text, and every char below U+20000
+    /// alone and next to a keycap's start.
+    #[test]
+    fn unchanged_is_never_wrong() {
+        let check = |s: &str| {
+            if unchanged(s) {
+                assert_eq!(
+                    remove_emoji(s),
+                    s,
+                    "{s:?} {:x?}",
+                    s.chars().map(|c| c as u32).collect::<Vec<_>>()
+                );
+            }
+        };
+        for seq in &trie().all {
+            let e: String = seq.iter().collect();
+            check(&e);
+            check(&format!("好{e}的1"));
+            assert!(!unchanged(&e), "{e:?} is an emoji");
+        }
+        for c in (0..0x20000u32).filter_map(char::from_u32) {
+            check(&c.to_string());
+            check(&format!("1{c}"));
+            check(&format!("{c}\u{20E3}"));
+        }
+        assert!(unchanged("订单号3465464046，¥1018.89 #*"));
+        assert!(!unchanged("好的\u{FE0F}"));
+        assert!(!unchanged("你好😀"));
     }
 }

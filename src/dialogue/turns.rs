@@ -8,7 +8,9 @@
 //! value are joined into one turn, prefixed `坐席:` for the agent value and
 //! `客户:` otherwise, and each turn loses its last char.
 
-use super::emoji::remove_emoji;
+use std::borrow::Cow;
+
+use super::emoji::{remove_emoji, unchanged};
 use crate::value::Value;
 
 /// `string.punctuation` plus the CJK punctuation of workflow.py
@@ -44,11 +46,23 @@ impl Turn {
 /// The turns of one dialogue, and how many messages only the second
 /// cleaning emptied (the reference crashes on those; they are skipped).
 pub fn build_turns(messages: &[(Value, Value)], agent_value: &str) -> (Vec<Turn>, u64) {
-    // First pass: keep messages whose cleaned text is not empty.
-    let mut kept: Vec<(&Value, String)> = Vec::with_capacity(messages.len());
+    // First pass: keep messages whose cleaned text is not empty. Most
+    // messages have no `\n` and nothing emoji removal could touch: both
+    // cleanings would return them as they are, so they are borrowed.
+    let mut kept: Vec<(&Value, Cow<'_, str>)> = Vec::with_capacity(messages.len());
     let mut skipped = 0;
     for (role, content) in messages {
-        let once = clean(&content.to_text());
+        let text = match content {
+            Value::Text(s) => Cow::Borrowed(&**s),
+            v => Cow::Owned(v.to_text()),
+        };
+        if !text.contains('\n') && unchanged(&text) {
+            if !text.is_empty() {
+                kept.push((role, text));
+            }
+            continue;
+        }
+        let once = clean(&text);
         if once.is_empty() {
             continue;
         }
@@ -57,37 +71,38 @@ pub fn build_turns(messages: &[(Value, Value)], agent_value: &str) -> (Vec<Turn>
             skipped += 1;
             continue;
         }
-        kept.push((role, twice));
+        kept.push((role, Cow::Owned(twice)));
     }
     let mut turns = Vec::new();
     let mut current = String::new();
     let mut current_agent = false;
-    for (index, (role, mut content)) in kept.iter().cloned().enumerate() {
-        if !content.chars().next_back().is_some_and(is_punctuation) {
-            content.push(';');
-        }
-        let agent = role.as_str() == Some(agent_value);
-        let prefix = if agent { "坐席:" } else { "客户:" };
-        if index == 0 || !role.py_eq(kept[index - 1].0) {
-            if index > 0 {
-                turns.push(finish_turn(&current, current_agent));
+    let mut previous: Option<&Value> = None;
+    for (role, content) in kept {
+        if previous.is_none_or(|p| !role.py_eq(p)) {
+            if previous.is_some() {
+                turns.push(finish_turn(std::mem::take(&mut current), current_agent));
             }
-            current = String::with_capacity(prefix.len() + content.len());
+            let agent = role.as_str() == Some(agent_value);
+            let prefix = if agent { "坐席:" } else { "客户:" };
+            current.reserve(prefix.len() + content.len() + 1);
             current.push_str(prefix);
             current_agent = agent;
         }
         current.push_str(&content);
+        if !content.chars().next_back().is_some_and(is_punctuation) {
+            current.push(';');
+        }
+        previous = Some(role);
     }
     // The reference writes the last turn when `len(save_str) > 1`.
-    if current.chars().count() > 1 {
-        turns.push(finish_turn(&current, current_agent));
+    if current.chars().nth(1).is_some() {
+        turns.push(finish_turn(current, current_agent));
     }
     (turns, skipped)
 }
 
 /// `save_str[0:-1]`: the turn without its last char.
-fn finish_turn(s: &str, agent: bool) -> Turn {
-    let mut text = s.to_string();
+fn finish_turn(mut text: String, agent: bool) -> Turn {
     text.pop();
     Turn { agent, text }
 }

@@ -100,7 +100,10 @@ struct Pools {
         crossbeam_channel::Sender<Vec<u8>>,
         crossbeam_channel::Receiver<Vec<u8>>,
     ),
-    cells: (crossbeam_channel::Sender<Cells>, crossbeam_channel::Receiver<Cells>),
+    cells: (
+        crossbeam_channel::Sender<Cells>,
+        crossbeam_channel::Receiver<Cells>,
+    ),
 }
 
 impl Pools {
