@@ -4,7 +4,7 @@
 //! sorted keys (numbers by value before text by code point; 12 == 12.0),
 //! rows in order inside a group.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::error::Result;
 use crate::read::ColumnKinds;
@@ -68,12 +68,61 @@ pub fn group_sessions(
     Ok(grouper.finish())
 }
 
+/// The distinct rows seen, as their canonical bytes packed end to end in
+/// 1 MiB blocks, found through their hash. One boxed copy per distinct row
+/// (the set before) cost an allocation, a free and a pointer chase each.
+#[derive(Default)]
+struct RowSet {
+    blocks: Vec<Vec<u8>>,
+    /// (hash, block, start, length) of each row.
+    table: hashbrown::HashTable<(u64, u32, usize, usize)>,
+}
+
+impl RowSet {
+    const BLOCK: usize = 1 << 20;
+
+    fn hash(row: &[u8]) -> u64 {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(row);
+        h.write_usize(row.len());
+        h.finish()
+    }
+
+    /// Add `row`; false when it was there already.
+    fn insert(&mut self, row: &[u8]) -> bool {
+        let hash = Self::hash(row);
+        let blocks = &self.blocks;
+        let found = self.table.find(hash, |&(h, b, start, len)| {
+            h == hash && &blocks[b as usize][start..start + len] == row
+        });
+        if found.is_some() {
+            return false;
+        }
+        let fits = self
+            .blocks
+            .last()
+            .is_some_and(|b| b.capacity() - b.len() >= row.len());
+        if !fits {
+            self.blocks
+                .push(Vec::with_capacity(row.len().max(Self::BLOCK)));
+        }
+        let b = self.blocks.len() - 1;
+        let block = &mut self.blocks[b];
+        let start = block.len();
+        block.extend_from_slice(row);
+        self.table
+            .insert_unique(hash, (hash, b as u32, start, row.len()), |e| e.0);
+        true
+    }
+}
+
 /// [`group`] one row at a time, for rows that arrive as they are read.
 pub struct Grouper {
     width: usize,
     cols: Columns,
     g: Grouped,
-    seen: FxHashSet<Box<[u8]>>,
+    seen: RowSet,
     index: FxHashMap<Box<[u8]>, usize>,
     groups: Vec<((Key, Key), Vec<(Value, Value)>)>,
     /// With a session gap: each group's messages' send times.
@@ -211,7 +260,7 @@ impl Grouper {
             width,
             cols,
             g: Grouped::default(),
-            seen: FxHashSet::default(),
+            seen: RowSet::default(),
             index: FxHashMap::default(),
             groups: Vec::new(),
             times: Vec::new(),
@@ -239,11 +288,10 @@ impl Grouper {
         for v in row {
             v.write_canonical(&mut self.row_key);
         }
-        if self.seen.contains(&self.row_key[..]) {
+        if !self.seen.insert(&self.row_key) {
             g.dropped_duplicate += 1;
             return;
         }
-        self.seen.insert(self.row_key.as_slice().into());
         let [agent, customer, role, content] = self.cols;
         self.group_key.clear();
         row[agent].write_canonical(&mut self.group_key);

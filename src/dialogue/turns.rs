@@ -56,7 +56,7 @@ pub fn build_turns(messages: &[(Value, Value)], agent_value: &str) -> (Vec<Turn>
             Value::Text(s) => Cow::Borrowed(&**s),
             v => Cow::Owned(v.to_text()),
         };
-        if !text.contains('\n') && unchanged(&text) {
+        if memchr::memchr(b'\n', text.as_bytes()).is_none() && unchanged(&text) {
             if !text.is_empty() {
                 kept.push((role, text));
             }
