@@ -278,11 +278,38 @@ impl Grouper {
 
     /// The next row (shorter rows have missing trailing cells).
     pub fn row(&mut self, row: &[Value]) {
+        if let Some(at) = self.place(row) {
+            let [_, _, role, content] = self.cols;
+            self.groups[at]
+                .1
+                .push((row[role].clone(), row[content].clone()));
+        }
+    }
+
+    /// [`Grouper::row`] for a row nobody needs after: the message's role
+    /// and content are moved out of it, not copied.
+    pub fn row_taking(&mut self, row: &mut [Value]) {
+        if let Some(at) = self.place(row) {
+            let [_, _, role, content] = self.cols;
+            let c = std::mem::replace(&mut row[content], Value::Empty);
+            let r = if role == content {
+                c.clone()
+            } else {
+                std::mem::replace(&mut row[role], Value::Empty)
+            };
+            self.groups[at].1.push((r, c));
+        }
+    }
+
+    /// Count the row, drop it if it has a missing value or was seen
+    /// before, else find (or open) its group: `Some(group)` for a message
+    /// to add there.
+    fn place(&mut self, row: &[Value]) -> Option<usize> {
         let g = &mut self.g;
         g.rows_read += 1;
         if row.len() < self.width || row.iter().any(Value::is_missing) {
             g.dropped_missing += 1;
-            return;
+            return None;
         }
         self.row_key.clear();
         for v in row {
@@ -290,9 +317,9 @@ impl Grouper {
         }
         if !self.seen.insert(&self.row_key) {
             g.dropped_duplicate += 1;
-            return;
+            return None;
         }
-        let [agent, customer, role, content] = self.cols;
+        let [agent, customer, _, _] = self.cols;
         self.group_key.clear();
         row[agent].write_canonical(&mut self.group_key);
         row[customer].write_canonical(&mut self.group_key);
@@ -309,12 +336,10 @@ impl Grouper {
                 self.groups.len() - 1
             }
         };
-        self.groups[at]
-            .1
-            .push((row[role].clone(), row[content].clone()));
         if let Some(s) = self.session {
             self.times[at].push(send_time(&row[s.col]));
         }
+        Some(at)
     }
 
     /// The dialogues, in pandas' sorted key order.

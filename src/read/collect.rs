@@ -142,7 +142,7 @@ impl Workbook {
 
 /// Decides, row by row, whether a row is kept. Gets the sheet (for the
 /// column positions) and the row.
-pub type Keep<'a> = dyn FnMut(&Sheet, &[Value]) -> bool + 'a;
+pub type Keep<'a> = dyn FnMut(&Sheet, &mut [Value]) -> bool + 'a;
 
 /// Receives the sheets of one file from a reader and keeps the usable ones.
 pub(crate) struct Collector<'o, 'k, 'a> {
@@ -323,7 +323,7 @@ impl<'o, 'k, 'a> Collector<'o, 'k, 'a> {
         if let Some(k) = b.kinds.as_mut() {
             k.observe(&row);
         }
-        if (self.keep)(&b.sheet, &row) {
+        if (self.keep)(&b.sheet, &mut row) {
             let text = text_bytes(&row);
             self.kept_text_bytes += text;
             row.shrink_to_fit();

@@ -226,7 +226,8 @@ pub(super) fn read_one(
 ) -> Result<FileRead, FileErrorKind> {
     let mut drops = DropCounts::default();
     let mut too_long: Option<String> = None;
-    let mut keep = |sheet: &Sheet, row: &[Value]| {
+    let mut keep = |sheet: &Sheet, row: &mut [Value]| {
+        let row = &*row;
         let content = row.get(sheet.required_idx[ReadOptions::CONTENT]);
         if let Some(reason) = filter.check(content) {
             drops.add(reason);

@@ -105,7 +105,7 @@ struct Speculation {
 }
 
 impl Speculation {
-    fn offer(&mut self, sheet: &Sheet, row: &[Value]) {
+    fn offer(&mut self, sheet: &Sheet, row: &mut [Value]) {
         if self.failed {
             return;
         }
@@ -115,7 +115,7 @@ impl Speculation {
                 if sheet.columns.len() != columns.len() {
                     self.failed = true;
                 } else {
-                    grouper.row(row);
+                    grouper.row_taking(row);
                 }
             }
             (Some(columns), Some(grouper)) => {
@@ -123,7 +123,7 @@ impl Speculation {
                     self.failed = true;
                 } else {
                     self.sheet = sheet.name.clone();
-                    grouper.row(row);
+                    grouper.row_taking(row);
                 }
             }
             _ => {
@@ -141,7 +141,7 @@ impl Speculation {
                 });
                 let mut grouper =
                     group::Grouper::new(sheet.columns.len(), cols).with_session(session);
-                grouper.row(row);
+                grouper.row_taking(row);
                 self.columns = Some(sheet.columns.clone());
                 self.sheet = sheet.name.clone();
                 self.grouper = Some(grouper);
