@@ -22,7 +22,7 @@
 //! chunk_size = 25
 //! prefix = "clean_data"
 //! format = "xlsx"                # or "csv" (alias key: table_format)
-//! compression_level = 2
+//! compression_level = 1
 //! [dialogues]
 //! val_size = 10000
 //! seed = 1
@@ -790,12 +790,13 @@ impl Config {
         let compression_level = s1
             .compression_level
             .or(file.extract.compression_level)
-            // Level 2 (zlib-rs' `deflate_fast`): measured on Excel-shaped
-            // exports, level 3 (`deflate_medium`) costs 14% more of the
-            // whole run's instructions for files 7% smaller, level 1
-            // (`deflate_quick`) saves 9% for files 30% larger. README,
-            // "Zip level", and `benches/compression.sh`.
-            .unwrap_or(2);
+            // Level 1 (zlib-rs' `deflate_quick`): measured on Excel-shaped
+            // exports, level 2 (`deflate_fast`) costs 11% more of the whole
+            // run's CPU for files 23% smaller, level 3 more again for 7%
+            // less. The clean tables are an intermediate product, read
+            // once more by `dialogues`; speed wins. README, "Zip level",
+            // and `benches/compression.sh`.
+            .unwrap_or(1);
         if !(1..=9).contains(&compression_level) {
             return Err(Error::Usage("--compression-level takes 1 to 9".into()));
         }
