@@ -16,7 +16,39 @@ use crate::value::Value;
 /// `string.punctuation` plus the CJK punctuation of workflow.py
 /// `PUNCTUATIONS`.
 pub fn is_punctuation(c: char) -> bool {
-    c.is_ascii_punctuation() || "，。！？；：、“”‘’（）【】《》〈〉「」『』〔〕…—～·".contains(c)
+    // A match, not `str::contains`: that one runs a memchr a call.
+    c.is_ascii_punctuation()
+        || matches!(
+            c,
+            '，' | '。'
+                | '！'
+                | '？'
+                | '；'
+                | '：'
+                | '、'
+                | '“'
+                | '”'
+                | '‘'
+                | '’'
+                | '（'
+                | '）'
+                | '【'
+                | '】'
+                | '《'
+                | '》'
+                | '〈'
+                | '〉'
+                | '「'
+                | '」'
+                | '『'
+                | '』'
+                | '〔'
+                | '〕'
+                | '…'
+                | '—'
+                | '～'
+                | '·'
+        )
 }
 
 /// One cleaning pass: `\n` removed, then emoji removed.
@@ -129,6 +161,16 @@ pub fn reverse_text(turns: &[Turn], out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    /// The match holds exactly the chars of workflow.py's list.
+    #[test]
+    fn punctuation_is_the_reference_set() {
+        let listed = "，。！？；：、“”‘’（）【】《》〈〉「」『』〔〕…—～·";
+        for c in (0..0x11000u32).filter_map(char::from_u32) {
+            let want = c.is_ascii_punctuation() || listed.contains(c);
+            assert_eq!(super::is_punctuation(c), want, "{c:?}");
+        }
+    }
+
     use super::*;
 
     fn msgs(v: &[(&str, &str)]) -> Vec<(Value, Value)> {
