@@ -14,7 +14,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::read::Sheet;
+use crate::read::{RereadKinds, Sheet};
 use crate::value::{ColName, Value};
 
 /// Default in-memory budget before a table spills to disk.
@@ -110,6 +110,8 @@ pub struct Table {
     spill: Option<BufWriter<File>>,
     spilled_rows: u64,
     rows: u64,
+    /// Column kinds of the rows pushed, when watched ([`Table::watch_reread`]).
+    reread: Option<RereadKinds>,
 }
 
 impl Table {
@@ -124,7 +126,22 @@ impl Table {
             spill: None,
             spilled_rows: 0,
             rows: 0,
+            reread: None,
         }
+    }
+
+    /// Observe every row pushed from now on for `run`'s re-read column
+    /// kinds (see [`RereadKinds`]); only an empty table starts watching,
+    /// so that what [`Table::take_reread`] returns saw every row.
+    pub fn watch_reread(&mut self) {
+        if self.rows == 0 {
+            self.reread = Some(RereadKinds::default());
+        }
+    }
+
+    /// The kinds watched since the table was empty, if it was watched.
+    pub fn take_reread(&mut self) -> Option<RereadKinds> {
+        self.reread.take()
     }
 
     pub fn columns(&self) -> &[ColName] {
@@ -166,6 +183,9 @@ impl Table {
     }
 
     fn push_row(&mut self, row: Vec<Value>) -> io::Result<()> {
+        if let Some(w) = self.reread.as_mut() {
+            w.observe(&row);
+        }
         self.rows += 1;
         self.mem_bytes += row_bytes(&row);
         self.mem.push(row);
@@ -186,6 +206,31 @@ impl Table {
             self.spilled_rows += 1;
         }
         self.mem_bytes = 0;
+        Ok(())
+    }
+
+    /// Hand every row over in order (spilled rows first, then those in
+    /// memory), leaving the table empty: for a last pass that needs the
+    /// rows themselves, not copies.
+    pub fn drain_rows(&mut self, mut f: impl FnMut(Vec<Value>) -> Result<()>) -> Result<()> {
+        let dir = self.spill_dir.clone();
+        let ioe = |e: io::Error| Error::io(&dir, e);
+        if let Some(mut w) = self.spill.take() {
+            w.flush().map_err(ioe)?;
+            let mut file = w.into_inner().map_err(|e| ioe(e.into_error()))?;
+            file.seek(SeekFrom::Start(0)).map_err(ioe)?;
+            let mut r = BufReader::with_capacity(1 << 20, file);
+            for _ in 0..std::mem::take(&mut self.spilled_rows) {
+                let mut row = Vec::new();
+                decode_row(&mut r, &mut row).map_err(ioe)?;
+                f(row)?;
+            }
+        }
+        self.mem_bytes = 0;
+        self.rows = 0;
+        for row in std::mem::take(&mut self.mem) {
+            f(row)?;
+        }
         Ok(())
     }
 

@@ -7,7 +7,8 @@
 use rustc_hash::FxHashMap;
 
 use crate::error::Result;
-use crate::read::ColumnKinds;
+pub use crate::read::reread_value;
+use crate::read::{ColumnKinds, RereadKinds};
 use crate::table::Table;
 use crate::value::{Key, Value};
 
@@ -115,6 +116,98 @@ impl RowSet {
             .insert_unique(hash, (hash, b as u32, start, row.len()), |e| e.0);
         true
     }
+}
+
+/// [`group_sessions`] on `shards` threads, draining the table.
+///
+/// Rows go to a shard by the hash of their (agent, customer) key, in
+/// order: a group, and every copy of a row (same key), lives in one shard,
+/// which sees its rows in table order. So each shard's de-duplication and
+/// message order are the serial ones, and the groups of all shards, sorted
+/// by their (distinct) keys, are the serial result. The calling thread
+/// reads and dispatches the rows; the shards group them meanwhile.
+pub fn group_sessions_sharded(
+    table: &mut Table,
+    cols: Columns,
+    reread: Option<&Reread>,
+    session: Option<Session>,
+    shards: usize,
+) -> Result<Grouped> {
+    if shards <= 1 {
+        return group_sessions(table, cols, reread, session);
+    }
+    const BATCH: usize = 1024;
+    let width = table.columns().len();
+    std::thread::scope(|s| {
+        let mut txs = Vec::with_capacity(shards);
+        let mut workers = Vec::with_capacity(shards);
+        for i in 0..shards {
+            let (tx, rx) = crossbeam_channel::bounded::<Vec<Vec<Value>>>(4);
+            txs.push(tx);
+            let worker = std::thread::Builder::new()
+                .name(format!("sheetsift-group-{i}"))
+                .spawn_scoped(s, move || {
+                    let mut g = Grouper::new(width, cols).with_session(session);
+                    for batch in rx {
+                        for mut row in batch {
+                            g.row_taking(&mut row);
+                        }
+                    }
+                    g
+                })
+                .map_err(|source| crate::error::Error::Thread {
+                    what: "a grouping thread",
+                    source,
+                })?;
+            workers.push(worker);
+        }
+        let mut batches: Vec<Vec<Vec<Value>>> =
+            (0..shards).map(|_| Vec::with_capacity(BATCH)).collect();
+        let mut key = Vec::with_capacity(64);
+        let [agent, customer, _, _] = cols;
+        let read = table.drain_rows(|mut row| {
+            if let Some(r) = reread {
+                if r.typed {
+                    for v in row.iter_mut() {
+                        *v = reread_value(v);
+                    }
+                }
+                if let Some(c) = &r.convert {
+                    ColumnKinds::convert_row(c, &mut row);
+                }
+            }
+            key.clear();
+            for col in [agent, customer] {
+                row.get(col)
+                    .unwrap_or(&Value::Empty)
+                    .write_canonical(&mut key);
+            }
+            let shard = (RowSet::hash(&key) % shards as u64) as usize;
+            batches[shard].push(row);
+            if batches[shard].len() == BATCH {
+                let full = std::mem::replace(&mut batches[shard], Vec::with_capacity(BATCH));
+                // A shard that stopped has panicked; its join reports it.
+                let _ = txs[shard].send(full);
+            }
+            Ok(())
+        });
+        for (shard, batch) in batches.into_iter().enumerate() {
+            if !batch.is_empty() {
+                let _ = txs[shard].send(batch);
+            }
+        }
+        // The shards end when their channels close.
+        drop(txs);
+        let mut groupers = Vec::with_capacity(shards);
+        for w in workers {
+            groupers.push(w.join().map_err(|p| crate::error::Error::Panicked {
+                what: "a grouping thread",
+                msg: crate::pool::panic_message(p),
+            })?);
+        }
+        read?;
+        Ok(Grouper::merge(groupers))
+    })
 }
 
 /// [`group`] one row at a time, for rows that arrive as they are read.
@@ -342,6 +435,23 @@ impl Grouper {
         Some(at)
     }
 
+    /// The dialogues of groupers that saw disjoint sets of keys, as one
+    /// grouper that saw all their rows would give them.
+    fn merge(groupers: Vec<Grouper>) -> Grouped {
+        let mut all = groupers.into_iter();
+        let Some(mut one) = all.next() else {
+            return Grouped::default();
+        };
+        for g in all {
+            one.g.rows_read += g.g.rows_read;
+            one.g.dropped_missing += g.g.dropped_missing;
+            one.g.dropped_duplicate += g.g.dropped_duplicate;
+            one.groups.extend(g.groups);
+            one.times.extend(g.times);
+        }
+        one.finish()
+    }
+
     /// The dialogues, in pandas' sorted key order.
     pub fn finish(self) -> Grouped {
         if let Some(s) = self.session {
@@ -366,24 +476,18 @@ impl Grouper {
 /// table from the one-sheet xlsx stage 1 writes (`run` groups the table
 /// directly, and must see what `dialogues` would read).
 pub fn reread_conversions(table: &mut Table) -> Result<Option<Reread>> {
-    let mut kinds = ColumnKinds::default();
-    let mut typed = false;
-    let mut mapped: Vec<Value> = Vec::new();
-    table.for_each_row(|row| {
-        if row
-            .iter()
-            .any(|v| matches!(v, Value::Time(_) | Value::Duration(_)))
-        {
-            typed = true;
-            mapped.clear();
-            mapped.extend(row.iter().map(reread_value));
-            kinds.observe(&mapped);
-        } else {
-            kinds.observe(row);
+    let kinds = match table.take_reread() {
+        Some(watched) => watched,
+        None => {
+            let mut kinds = RereadKinds::default();
+            table.for_each_row(|row| {
+                kinds.observe(row);
+                Ok(())
+            })?;
+            kinds
         }
-        Ok(())
-    })?;
-    let convert = kinds.conversions();
+    };
+    let (convert, typed) = kinds.finish();
     Ok((typed || convert.is_some()).then_some(Reread { convert, typed }))
 }
 
@@ -396,17 +500,6 @@ pub struct Reread {
     pub convert: Option<Vec<bool>>,
     /// The table holds times or durations ([`reread_value`] changes them).
     pub typed: bool,
-}
-
-/// A value as stage 2 reads it back from stage 1's xlsx: a time was written
-/// as its text, a duration as its number of days
-/// (`write::sheetxml`'s `Cell`); every other value reads back as itself.
-pub fn reread_value(v: &Value) -> Value {
-    match v {
-        Value::Time(_) => Value::text_owned(v.to_text()),
-        Value::Duration(us) => Value::number(crate::value::duration_days(*us)),
-        other => other.clone(),
-    }
 }
 
 #[cfg(test)]

@@ -178,6 +178,49 @@ fn mangle_dupe_names(mut names: Vec<ColName>, unnamed: &[usize]) -> Vec<ColName>
     names
 }
 
+/// The column kinds of rows as stage 2 reads them back from stage 1's
+/// xlsx ([`reread_value`]), observed row by row: `run` watches a chunk's
+/// rows as they join its table, so that grouping needs no extra pass.
+#[derive(Debug, Default)]
+pub struct RereadKinds {
+    kinds: ColumnKinds,
+    typed: bool,
+    mapped: Vec<Value>,
+}
+
+impl RereadKinds {
+    pub fn observe(&mut self, row: &[Value]) {
+        if row
+            .iter()
+            .any(|v| matches!(v, Value::Time(_) | Value::Duration(_)))
+        {
+            self.typed = true;
+            self.mapped.clear();
+            self.mapped.extend(row.iter().map(reread_value));
+            self.kinds.observe(&self.mapped);
+        } else {
+            self.kinds.observe(row);
+        }
+    }
+
+    /// The columns the re-read converts to numbers, and whether any row
+    /// held a value [`reread_value`] changes.
+    pub fn finish(self) -> (Option<Vec<bool>>, bool) {
+        (self.kinds.conversions(), self.typed)
+    }
+}
+
+/// A value as stage 2 reads it back from stage 1's xlsx: a time was written
+/// as its text, a duration as its number of days
+/// (`write::sheetxml`'s `Cell`); every other value reads back as itself.
+pub fn reread_value(v: &Value) -> Value {
+    match v {
+        Value::Time(_) => Value::text_owned(v.to_text()),
+        Value::Duration(us) => Value::number(crate::value::duration_days(*us)),
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

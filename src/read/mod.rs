@@ -20,7 +20,7 @@ use crate::error::{FileError, FileErrorKind};
 use self::collect::Collector;
 pub use self::collect::{find_required, Keep, ReadOptions, Replayed, Sheet, SpillTo, Workbook};
 pub use self::encoding::{decode, Encoding};
-pub use self::infer::{parse_numeric, ColumnKinds};
+pub use self::infer::{parse_numeric, reread_value, ColumnKinds, RereadKinds};
 pub use self::xlsx::{sheet_cells_for_tests, sheet_cells_parallel_for_tests};
 
 /// Read one input file. The format is chosen by extension.

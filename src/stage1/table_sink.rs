@@ -23,6 +23,7 @@ pub struct TableSink<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>>
     spill_dir: PathBuf,
     table: Option<Table>,
     consume: F,
+    watch_reread: bool,
 }
 
 impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> TableSink<F> {
@@ -31,15 +32,32 @@ impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> TableSink<F> {
             spill_dir: spill_dir.to_path_buf(),
             table: None,
             consume,
+            watch_reread: false,
         }
+    }
+
+    /// Each chunk's table watches its rows' re-read column kinds as they
+    /// join ([`Table::watch_reread`]): `run` groups without a pass for them.
+    pub fn watching_reread(mut self) -> Self {
+        self.watch_reread = true;
+        self
+    }
+
+    fn new_table(&self) -> Table {
+        let mut t = Table::new(&self.spill_dir, DEFAULT_SPILL_BYTES);
+        if self.watch_reread {
+            t.watch_reread();
+        }
+        t
     }
 }
 
 impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> ChunkSink for TableSink<F> {
     fn file(&mut self, _: &Chunk, book: Workbook) -> Result<()> {
-        let t = self
-            .table
-            .get_or_insert_with(|| Table::new(&self.spill_dir, DEFAULT_SPILL_BYTES));
+        if self.table.is_none() {
+            self.table = Some(self.new_table());
+        }
+        let t = self.table.as_mut().expect("just set");
         if book.spill.is_none() {
             for sheet in book.sheets {
                 t.push_sheet(sheet)?;
@@ -65,10 +83,10 @@ impl<F: FnMut(ChunkTable, &mut Report, &Progress) -> Result<()>> ChunkSink for T
         report: &mut Report,
         progress: &Progress,
     ) -> Result<()> {
-        let table = self
-            .table
-            .take()
-            .unwrap_or_else(|| Table::new(&self.spill_dir, DEFAULT_SPILL_BYTES));
+        let table = match self.table.take() {
+            Some(t) => t,
+            None => self.new_table(),
+        };
         (self.consume)(
             ChunkTable {
                 chunk: chunk.clone(),

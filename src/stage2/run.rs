@@ -23,7 +23,7 @@ use crate::stage1::rundir::RunDir;
 use crate::stage1::{read_chunks, write_table, ChunkTable, Output, TableSink};
 
 use crate::config::Config;
-use crate::dialogue::group::{group_sessions, reread_conversions, Session};
+use crate::dialogue::group::{group_sessions_sharded, reread_conversions, Session};
 use crate::dialogue::Corpus;
 use crate::error::Result;
 use crate::pool::thread_pool;
@@ -132,7 +132,13 @@ pub fn run(cfg: &Config) -> Result<Report> {
                         None => None,
                     };
                     corpus.push(
-                        group_sessions(&mut ct.table, cols, convert.as_ref(), session)?,
+                        group_sessions_sharded(
+                            &mut ct.table,
+                            cols,
+                            convert.as_ref(),
+                            session,
+                            cfg.jobs,
+                        )?,
                         &cfg.agent_value,
                     )?;
                 }
@@ -140,7 +146,8 @@ pub fn run(cfg: &Config) -> Result<Report> {
             report.chunks.push(entry);
             Ok(())
         },
-    );
+    )
+    .watching_reread();
     let stage1 = Instant::now();
     read_chunks(
         cfg,
