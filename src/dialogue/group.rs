@@ -579,4 +579,131 @@ mod tests {
         assert_eq!(firsts, ["2", "6", "3", "1"]);
         assert_eq!(g.dialogues[0].len(), 2);
     }
+
+    /// Sharded grouping gives the serial result, whatever the number of
+    /// shards: duplicates across the table (12 == 12.0 keys too), missing
+    /// values, re-read conversions, a spilled table, and sessions.
+    #[test]
+    fn sharded_grouping_is_the_serial_grouping() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = |budget: usize| {
+            let mut t = Table::new(dir.path(), budget);
+            t.watch_reread();
+            let mut rows = Vec::new();
+            let mut seed = 7u64;
+            for i in 0..3000u64 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let k = (seed >> 33) % 40;
+                let agent = match k % 4 {
+                    0 => Value::Int(k as i64),
+                    1 => Value::Float(k as f64),
+                    2 => Value::text(&format!("A{k}")),
+                    _ => Value::text(&format!("{}", k % 7)),
+                };
+                let msg = (seed >> 20) % 30;
+                let time = Value::text(&format!("2024-01-01 {:02}:00:00", (i / 200) % 24));
+                let role = if msg % 3 == 0 {
+                    Value::Empty
+                } else {
+                    Value::text(if msg % 2 == 0 { "是" } else { "否" })
+                };
+                rows.push(vec![
+                    agent,
+                    Value::text(&format!("c{}", k % 5)),
+                    role,
+                    Value::text(&format!("m{msg}")),
+                    time,
+                ]);
+            }
+            t.push_sheet(Sheet {
+                name: "s".into(),
+                columns: ["a", "c", "r", "m", "t"]
+                    .iter()
+                    .map(|s| crate::value::ColName::from(*s))
+                    .collect(),
+                rows,
+                ..Sheet::default()
+            })
+            .unwrap();
+            t
+        };
+        let show = |g: &Grouped| {
+            let d: Vec<Vec<(String, String)>> = g
+                .dialogues
+                .iter()
+                .map(|d| {
+                    d.iter()
+                        .map(|(r, c)| (format!("{r:?}"), format!("{c:?}")))
+                        .collect()
+                })
+                .collect();
+            (g.rows_read, g.dropped_missing, g.dropped_duplicate, d)
+        };
+        for session in [
+            None,
+            Some(Session {
+                col: 4,
+                gap: 600_000_000,
+            }),
+        ] {
+            for budget in [1 << 30, 4096] {
+                let mut t = table(budget);
+                let reread = reread_conversions(&mut t).unwrap();
+                let want =
+                    show(&group_sessions(&mut t, [0, 1, 2, 3], reread.as_ref(), session).unwrap());
+                assert!(want.2 > 0 && want.1 > 0 && want.3.len() > 10);
+                for shards in [2, 3, 5] {
+                    let mut t = table(budget);
+                    let reread = reread_conversions(&mut t).unwrap();
+                    let got = group_sessions_sharded(
+                        &mut t,
+                        [0, 1, 2, 3],
+                        reread.as_ref(),
+                        session,
+                        shards,
+                    )
+                    .unwrap();
+                    assert_eq!(
+                        show(&got),
+                        want,
+                        "{shards} shards, budget {budget}, {session:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The kinds watched as rows join equal those of a pass over the rows.
+    #[test]
+    fn watched_reread_kinds_equal_a_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let sheet = || Sheet {
+            name: "s".into(),
+            columns: ["a", "b", "c"]
+                .iter()
+                .map(|s| crate::value::ColName::from(*s))
+                .collect(),
+            rows: vec![
+                vec![
+                    Value::text("12"),
+                    Value::Bool(true),
+                    Value::Time(3_600_000_000),
+                ],
+                vec![Value::text("7.5"), Value::Int(1), Value::text("x")],
+            ],
+            ..Sheet::default()
+        };
+        let mut watched = Table::new(dir.path(), 1 << 20);
+        watched.watch_reread();
+        watched.push_sheet(sheet()).unwrap();
+        let mut plain = Table::new(dir.path(), 1 << 20);
+        plain.push_sheet(sheet()).unwrap();
+        let a = reread_conversions(&mut watched).unwrap().unwrap();
+        let b = reread_conversions(&mut plain).unwrap().unwrap();
+        assert_eq!((a.convert.clone(), a.typed), (b.convert, b.typed));
+        assert_eq!(a.convert, Some(vec![true, true, false]));
+        assert!(a.typed);
+    }
 }
