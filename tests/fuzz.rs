@@ -246,6 +246,14 @@ line3</t></is></c></row></sheetData></worksheet>"#,
     // without a space between, a long attribute name, `>` in a value, a
     // cell past XFD, text with entities and CR.
     r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>3</v><v>1</v></c><c r="B1"><v/></c><c r="C1" ><v>2</v></c><c r="D1"><v>3</v ></c><c r="zz"><v>4</v></c><c x:r="G1" s="1"><v>5</v></c></row><row r="2"><c r="A2"t="s"><v>1</v></c><c averyveryverylongname="1" r="C2"><v>6</v></c><c r="D2" foo="a>b"><v>7</v></c><c r="E2"> <v>8</v></c><c r="F2"><v>a&amp;b&#10;c&#13;d&#x41;&lt;</v></c><c r="G2" t="str"><v>x&#13;&#10;y&#xD;z</v></c></row><row r="3"><c r="A3" s="x"><v>9</v></c><c r="B3" s="2"/><c/><c r="D3" t="b"><v>1</v></c></row></sheetData></worksheet>"#,
+    // Inline strings in the one-pass common cell (`<is><t>..</t></is>`,
+    // with or without xml:space="preserve") and their near misses: other
+    // `<t>` attributes, two `<t>`s, a second `<is>` (it replaces the
+    // first), `<is>` then `<v>`, `<t/>`, space before `</is>`, a `<tx>`,
+    // CDATA, entities, CR, an unknown entity.
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>plain</t></is></c><c r="B1" t="inlineStr"><is><t xml:space="preserve"> sp </t></is></c><c r="C1" t="inlineStr"><is><t xml:space="default">d</t></is></c><c r="D1" t="inlineStr"><is><t>a</t><t>b</t></is></c><c r="E1" t="inlineStr"><is><t>x</t></is><is><t>y</t></is></c><c r="F1" t="inlineStr"><is><t>i</t></is><v>3</v></c></row><row r="2"><c r="A2" t="inlineStr"><is><t/></is></c><c r="B2" t="inlineStr"><is><t>x</t> </is></c><c r="C2" t="inlineStr"><is><tx>y</tx></is></c><c r="D2" t="inlineStr"><is><t ><![CDATA[c]]></t></is></c><c r="E2" t="inlineStr"><is><t><![CDATA[<c>]]></t></is></c><c r="F2" t="inlineStr"><is><t>a&amp;b&#13;c&gt;d</t></is></c><c r="G2" t="inlineStr"><is><t>x&#13;&#10;y&#xD;z&nbsp;</t></is></c><c r="H2" t="inlineStr"><is><t>r1
+r2
+r3</t></is></c><c r="I2" t="s"><is><t>shared?</t></is></c><c r="J2"><is><t>7</t></is></c></row></sheetData></worksheet>"#,
     r#"<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="XFE1"><v>2</v></c></row></sheetData></worksheet>"#,
     r#"<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v></c><c r="A1048577"><v>3</v></c></row></sheetData></worksheet>"#,
 ];

@@ -704,7 +704,8 @@ fn parse_row(
 
 /// The cell as Excel and the export tools write it, read in one pass:
 /// `<c` and double-quoted attributes one space apart, then `/>`, or `>`
-/// with at most `<v>text</v>` and `</c>`. Anything else — another child,
+/// with `<v>text</v>` or `<is><t>text</t></is>` children ([`common_value`],
+/// [`common_inline`]) and `</c>`. Anything else — another child,
 /// a prefix, whitespace, an entity in an attribute, a cell past the grid
 /// or over the length limit — returns `None` having pushed nothing, and
 /// [`parse_row`]'s general cell code reads the cell from the same place,
@@ -770,29 +771,65 @@ fn common_cell(
                 i += 4;
                 break;
             }
-            let text = i + 3;
-            let lt = rest
-                .starts_with(b"<v>")
-                .then(|| memchr(b'<', &b[text..]))
-                .flatten()
-                .map(|j| text + j);
-            let ok = lt.is_some_and(|lt| {
-                b[lt..].starts_with(b"</v>") && {
-                    cell.text.clear();
-                    push_text(&b[text..lt], &mut cell.text).is_some()
-                        && cell.text.len() <= MAX_CELL_BYTES
-                }
-            });
-            if !ok {
+            let next = if rest.starts_with(b"<v>") {
+                common_value(b, i + 3, cell)
+            } else if rest.starts_with(b"<is><t") {
+                common_inline(b, i + 6, cell)
+            } else {
+                None
+            };
+            let Some(next) = next else {
                 cells.pop();
                 return None;
-            }
-            cell.has_v = true;
-            i = lt.expect("checked") + 4;
+            };
+            i = next;
         }
     }
     *next_col = c + 1;
     Some(i)
+}
+
+/// `text</v>` from `text` on, into the cell: the position after `</v>`.
+fn common_value(b: &[u8], text: usize, cell: &mut RawCell) -> Option<usize> {
+    let lt = text + memchr(b'<', b.get(text..)?)?;
+    if !b[lt..].starts_with(b"</v>") {
+        return None;
+    }
+    cell.text.clear();
+    push_text(&b[text..lt], &mut cell.text)?;
+    if cell.text.len() > MAX_CELL_BYTES {
+        return None;
+    }
+    cell.has_v = true;
+    Some(lt + 4)
+}
+
+/// An inline string as sheetsift, rust_xlsxwriter and Excel write it,
+/// after its `<is><t`: `>` or ` xml:space="preserve">`, the text, then
+/// `</t></is>`. The cell gets what the general `<is>` code gives it (one
+/// `<t>`'s text, a second `<is>` replacing the first). Returns the
+/// position after `</is>`.
+fn common_inline(b: &[u8], after_t: usize, cell: &mut RawCell) -> Option<usize> {
+    const PRESERVE: &[u8] = b" xml:space=\"preserve\">";
+    let rest = b.get(after_t..)?;
+    let text = if rest.first() == Some(&b'>') {
+        after_t + 1
+    } else if rest.starts_with(PRESERVE) {
+        after_t + PRESERVE.len()
+    } else {
+        return None;
+    };
+    let lt = text + memchr(b'<', b.get(text..)?)?;
+    if !b[lt..].starts_with(b"</t></is>") {
+        return None;
+    }
+    cell.inline.clear();
+    push_text(&b[text..lt], &mut cell.inline)?;
+    if cell.inline.len() > MAX_CELL_BYTES {
+        return None;
+    }
+    cell.has_inline = true;
+    Some(lt + 9)
 }
 
 /// The `t` attribute's value as the reader tells them apart.
