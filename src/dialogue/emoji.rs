@@ -92,6 +92,15 @@ impl Trie {
     fn child(&self, node: u32, ch: char) -> Option<u32> {
         self.edges.get(&(node, ch)).copied()
     }
+    /// A char without which removal changes nothing (see [`unchanged`]).
+    fn may_change(&self, ch: char) -> bool {
+        let c = ch as usize;
+        c >= 0x20000
+            || self.needed[c / 64] & (1 << (c % 64)) != 0
+            || ch == '\u{FE0E}'
+            || ch == '\u{FE0F}'
+    }
+
     fn in_root(&self, ch: char) -> bool {
         let c = ch as usize;
         c < 0x20000 && self.root[c / 64] & (1 << (c % 64)) != 0
@@ -116,13 +125,14 @@ struct Token {
 /// let it match.
 pub fn unchanged(s: &str) -> bool {
     let t = trie();
-    !s.chars().any(|ch| {
-        let c = ch as usize;
-        c >= 0x20000
-            || t.needed[c / 64] & (1 << (c % 64)) != 0
-            || ch == '\u{FE0E}'
-            || ch == '\u{FE0F}'
-    })
+    !s.chars().any(|ch| t.may_change(ch))
+}
+
+/// [`unchanged`], and no `extra` char either: one pass for both of
+/// `clean`'s steps.
+pub fn unchanged_without(s: &str, extra: char) -> bool {
+    let t = trie();
+    !s.chars().any(|ch| ch == extra || t.may_change(ch))
 }
 
 /// `emoji.replace_emoji(s, '')`.

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::emoji::{remove_emoji, unchanged};
+use super::emoji::{remove_emoji, unchanged_without};
 use crate::value::Value;
 
 /// `string.punctuation` plus the CJK punctuation of workflow.py
@@ -88,7 +88,7 @@ pub fn build_turns(messages: &[(Value, Value)], agent_value: &str) -> (Vec<Turn>
             Value::Text(s) => Cow::Borrowed(&**s),
             v => Cow::Owned(v.to_text()),
         };
-        if memchr::memchr(b'\n', text.as_bytes()).is_none() && unchanged(&text) {
+        if unchanged_without(&text, '\n') {
             if !text.is_empty() {
                 kept.push((role, text));
             }
