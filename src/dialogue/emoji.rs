@@ -29,6 +29,9 @@ struct Trie {
     /// second or later place of a sequence. A string with none of them,
     /// nor U+FE0E/U+FE0F, comes out unchanged ([`unchanged`]).
     needed: Vec<u64>,
+    /// UTF-8 lead bytes of the chars `needed` holds, of U+FE0E/U+FE0F, and
+    /// every four-byte lead: a char with another lead needs no look-up.
+    lead: [bool; 256],
     /// Whether the path to a node is an emoji (`'data' in sub_tree`).
     terminal: Vec<bool>,
     /// Sequences whose status is `component` (skin tones, hair styles).
@@ -44,6 +47,7 @@ fn trie() -> &'static Trie {
             edges: FxHashMap::default(),
             root: vec![0; 0x20000 / 64],
             needed: vec![0; 0x20000 / 64],
+            lead: [false; 256],
             terminal: vec![false],
 
             components: Vec::new(),
@@ -83,6 +87,15 @@ fn trie() -> &'static Trie {
                 t.components.push(seq.clone());
             }
             t.all.insert(seq);
+        }
+        for c in (0x80..0x20000u32).filter_map(char::from_u32) {
+            if t.may_change(c) {
+                let mut buf = [0u8; 4];
+                t.lead[usize::from(c.encode_utf8(&mut buf).as_bytes()[0])] = true;
+            }
+        }
+        for lead in 0xF0..=0xFF {
+            t.lead[lead] = true;
         }
         t
     })
@@ -124,15 +137,45 @@ struct Token {
 /// digit starts a keycap sequence, but only a keycap's later chars would
 /// let it match.
 pub fn unchanged(s: &str) -> bool {
-    let t = trie();
-    !s.chars().any(|ch| t.may_change(ch))
+    scan(s, None)
 }
 
-/// [`unchanged`], and no `extra` char either: one pass for both of
-/// `clean`'s steps.
-pub fn unchanged_without(s: &str, extra: char) -> bool {
+/// [`unchanged`], and no `extra` byte (ASCII) either: one pass for both
+/// of `clean`'s steps.
+pub fn unchanged_without(s: &str, extra: u8) -> bool {
+    scan(s, Some(extra))
+}
+
+/// The pass behind [`unchanged`]: by bytes, decoding only the chars whose
+/// lead byte some char of [`Trie::may_change`] has. CJK text (lead bytes
+/// E4-E9) is passed over three bytes at a time.
+fn scan(s: &str, extra: Option<u8>) -> bool {
     let t = trie();
-    !s.chars().any(|ch| ch == extra || t.may_change(ch))
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            if Some(c) == extra || t.may_change(char::from(c)) {
+                return false;
+            }
+            i += 1;
+        } else if !t.lead[usize::from(c)] {
+            // A valid str: a lead byte tells its char's length.
+            i += match c {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                _ => 4,
+            };
+        } else {
+            let ch = s[i..].chars().next().expect("a char starts here");
+            if t.may_change(ch) {
+                return false;
+            }
+            i += ch.len_utf8();
+        }
+    }
+    true
 }
 
 /// `emoji.replace_emoji(s, '')`.

@@ -88,7 +88,7 @@ pub fn build_turns(messages: &[(Value, Value)], agent_value: &str) -> (Vec<Turn>
             Value::Text(s) => Cow::Borrowed(&**s),
             v => Cow::Owned(v.to_text()),
         };
-        if unchanged_without(&text, '\n') {
+        if unchanged_without(&text, b'\n') {
             if !text.is_empty() {
                 kept.push((role, text));
             }
