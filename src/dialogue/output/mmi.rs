@@ -11,27 +11,41 @@ use crate::error::Result;
 
 pub(super) struct Reversed {
     writer: ReverseWriter,
+    /// Dialogues reversed and not handed over yet, and how many.
+    pending: String,
+    count: u64,
 }
 
+/// Bytes of reversed dialogues handed to the writer at once.
+const BATCH: usize = 64 << 10;
+
 impl Reversed {
-    /// The channel holds 32 dialogues a worker: a dialogue is a few hundred
-    /// bytes, and handing them over one by one would wake the writer for
-    /// each; a few dozen a thread keep it busy at little memory.
     pub(super) fn spawn(file: std::fs::File, path: &Path, jobs: usize) -> Result<Reversed> {
         Ok(Reversed {
-            writer: ReverseWriter::spawn(file, path, 32 * jobs.max(1))?,
+            writer: ReverseWriter::spawn(file, path, 4 * jobs.max(1))?,
+            pending: String::with_capacity(2 * BATCH),
+            count: 0,
         })
     }
 }
 
 impl CorpusOutput for Reversed {
     fn dialogue(&mut self, t: &[Turn]) -> Result<()> {
-        let mut rev = String::with_capacity(t.iter().map(|x| x.text.len() + 8).sum());
-        turns::reverse_text(t, &mut rev);
-        self.writer.send(rev)
+        turns::reverse_text(t, &mut self.pending);
+        self.count += 1;
+        if self.pending.len() >= BATCH {
+            let full = std::mem::replace(&mut self.pending, String::with_capacity(2 * BATCH));
+            self.writer.send(full, std::mem::take(&mut self.count))?;
+        }
+        Ok(())
     }
 
-    fn finish(self: Box<Self>) -> Result<()> {
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        if self.count > 0 {
+            let rest = std::mem::take(&mut self.pending);
+            let n = std::mem::take(&mut self.count);
+            self.writer.send(rest, n)?;
+        }
         self.writer.finish().map(|_| ())
     }
 }
