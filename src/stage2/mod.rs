@@ -255,9 +255,20 @@ pub fn finish(
         corpus: stats,
     });
     // Hashed after the rename, from the page cache: the corpus writers
-    // stay as they are (byte-identical outputs), for one extra read.
-    for p in &report.dialogues.as_ref().expect("just set").outputs {
-        report.outputs.push(OutputFile::of(p)?);
+    // stay as they are (byte-identical outputs), for one extra read. On the
+    // pool, in the listed order: the files are independent, and hashing
+    // them one after the other was the run's last serial step.
+    // The corpus (every rendered dialogue) is freed meanwhile.
+    let hashed: Vec<Result<OutputFile>> = {
+        use rayon::prelude::*;
+        let outputs = &report.dialogues.as_ref().expect("just set").outputs;
+        crate::pool::thread_pool(cfg.jobs)?.install(move || {
+            let hash = || outputs.par_iter().map(|p| OutputFile::of(p)).collect();
+            rayon::join(move || drop(corpus), hash).1
+        })
+    };
+    for o in hashed {
+        report.outputs.push(o?);
     }
     report.stages.stage2 = StageTime::of(stage2.elapsed());
     report.conclude(started.elapsed());
