@@ -442,10 +442,15 @@ impl RowAssembler {
         if col >= 16_384 {
             return;
         }
-        if self.row.len() <= col {
-            self.row.resize(col + 1, Value::Empty);
+        // Cells mostly come left to right with none skipped: a push.
+        if self.row.len() < col {
+            self.row.resize(col, Value::Empty);
         }
-        self.row[col] = v;
+        if self.row.len() == col {
+            self.row.push(v);
+        } else {
+            self.row[col] = v;
+        }
     }
 
     fn flush(&mut self, c: &mut Collector<'_, '_, '_>, b: &mut SheetBuilder) {
