@@ -791,17 +791,9 @@ fn common_cell(
 
 /// `text</v>` from `text` on, into the cell: the position after `</v>`.
 fn common_value(b: &[u8], text: usize, cell: &mut RawCell) -> Option<usize> {
-    let lt = text + memchr(b'<', b.get(text..)?)?;
-    if !b[lt..].starts_with(b"</v>") {
-        return None;
-    }
-    cell.text.clear();
-    push_text(&b[text..lt], &mut cell.text)?;
-    if cell.text.len() > MAX_CELL_BYTES {
-        return None;
-    }
+    let end = text_then(b, text, b"</v>", &mut cell.text)?;
     cell.has_v = true;
-    Some(lt + 4)
+    Some(end)
 }
 
 /// An inline string as sheetsift, rust_xlsxwriter and Excel write it,
@@ -819,17 +811,22 @@ fn common_inline(b: &[u8], after_t: usize, cell: &mut RawCell) -> Option<usize> 
     } else {
         return None;
     };
-    let lt = text + memchr(b'<', b.get(text..)?)?;
-    if !b[lt..].starts_with(b"</t></is>") {
-        return None;
-    }
-    cell.inline.clear();
-    push_text(&b[text..lt], &mut cell.inline)?;
-    if cell.inline.len() > MAX_CELL_BYTES {
-        return None;
-    }
+    let end = text_then(b, text, b"</t></is>", &mut cell.inline)?;
     cell.has_inline = true;
-    Some(lt + 9)
+    Some(end)
+}
+
+/// Character data from `text` to the next `<`, which must start `close`:
+/// into `out` (cleared first), within the cell limit. Returns the position
+/// after `close`.
+fn text_then(b: &[u8], text: usize, close: &[u8], out: &mut String) -> Option<usize> {
+    let lt = text + memchr(b'<', b.get(text..)?)?;
+    if !b[lt..].starts_with(close) {
+        return None;
+    }
+    out.clear();
+    push_text(&b[text..lt], out)?;
+    (out.len() <= MAX_CELL_BYTES).then_some(lt + close.len())
 }
 
 /// The `t` attribute's value as the reader tells them apart.
