@@ -51,14 +51,8 @@ pub fn group_sessions(
         let row = match reread {
             Some(r) => {
                 converted.clear();
-                if r.typed {
-                    converted.extend(row.iter().map(reread_value));
-                } else {
-                    converted.extend_from_slice(row);
-                }
-                if let Some(c) = &r.convert {
-                    ColumnKinds::convert_row(c, &mut converted);
-                }
+                converted.extend_from_slice(row);
+                r.apply(&mut converted);
                 &converted[..]
             }
             None => row,
@@ -167,14 +161,7 @@ pub fn group_sessions_sharded(
         let [agent, customer, _, _] = cols;
         let read = table.drain_rows(|mut row| {
             if let Some(r) = reread {
-                if r.typed {
-                    for v in row.iter_mut() {
-                        *v = reread_value(v);
-                    }
-                }
-                if let Some(c) = &r.convert {
-                    ColumnKinds::convert_row(c, &mut row);
-                }
+                r.apply(&mut row);
             }
             key.clear();
             for col in [agent, customer] {
@@ -502,6 +489,22 @@ pub struct Reread {
     pub typed: bool,
 }
 
+impl Reread {
+    /// A row as `dialogues` would read it back.
+    pub fn apply(&self, row: &mut [Value]) {
+        if self.typed {
+            for v in row.iter_mut() {
+                if matches!(v, Value::Time(_) | Value::Duration(_)) {
+                    *v = reread_value(v);
+                }
+            }
+        }
+        if let Some(c) = &self.convert {
+            ColumnKinds::convert_row(c, row);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,11 +618,17 @@ mod tests {
                     role,
                     Value::text(&format!("m{msg}")),
                     time,
+                    // Times and durations change on the re-read.
+                    match msg % 3 {
+                        0 => Value::Time(3_600_000_000 * (msg % 2)),
+                        1 => Value::Duration(86_400_000_000),
+                        _ => Value::text("1.5"),
+                    },
                 ]);
             }
             t.push_sheet(Sheet {
                 name: "s".into(),
-                columns: ["a", "c", "r", "m", "t"]
+                columns: ["a", "c", "r", "m", "t", "x"]
                     .iter()
                     .map(|s| crate::value::ColName::from(*s))
                     .collect(),
