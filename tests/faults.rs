@@ -404,6 +404,9 @@ fn interrupted_dialogues_leaves_nothing_and_reruns_identically() {
         "samples", "-o", "in", "--files", "10", "--rows", "40000", "-q",
     ])
     .expect_code(0);
+    // Five of each file (2,000,000 rows): the run must still be working
+    // when the signal comes 600 ms in, however fast it has become.
+    add_copies(&d.join("in"), 4);
     d.cmd(&["dialogues", "in", "-o", "full", "--val-size", "0.1", "-q"])
         .expect_code(0);
     for (sig, code) in [("INT", 130), ("TERM", 143)] {

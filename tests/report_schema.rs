@@ -398,16 +398,10 @@ fn an_interrupted_run_reports_interrupted() {
         "samples", "-o", "in", "--files", "10", "--rows", "40000", "-q",
     ])
     .expect_code(0);
-    // Five copies of each file: 2,000,000 rows, seconds of work however
-    // fast the run (the 400,000 rows alone once finished within the 500 ms
-    // below, after the speed work of 2026-12-03).
-    for entry in std::fs::read_dir(d.join("in")).unwrap() {
-        let p = entry.unwrap().path();
-        for k in 1..5 {
-            let stem = p.file_stem().unwrap().to_str().unwrap();
-            std::fs::copy(&p, p.with_file_name(format!("{stem}-copy{k}.xlsx"))).unwrap();
-        }
-    }
+    // Five of each file: 2,000,000 rows, seconds of work however fast the
+    // run (the 400,000 rows alone once finished within the 500 ms below,
+    // after the speed work of 2026-12-03).
+    add_copies(&d.join("in"), 4);
     let mut child = d
         .cmd(&[
             "dialogues",

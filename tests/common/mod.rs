@@ -81,6 +81,26 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `copies` more copies of every file in `dir` (`NAME-copyK.EXT`): input
+/// that takes seconds to process, whatever the machine, for a test that
+/// must signal a run while it works.
+#[allow(dead_code)]
+pub fn add_copies(dir: &Path, copies: usize) {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for p in files {
+        let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
+        let ext = p
+            .extension()
+            .map_or(String::new(), |e| format!(".{}", e.to_str().unwrap()));
+        for k in 1..=copies {
+            std::fs::copy(&p, p.with_file_name(format!("{stem}-copy{k}{ext}"))).unwrap();
+        }
+    }
+}
+
 pub fn copy_tree(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).unwrap();
     for e in std::fs::read_dir(src).unwrap_or_else(|e| panic!("{}: {e}", src.display())) {
