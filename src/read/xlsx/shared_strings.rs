@@ -193,7 +193,12 @@ pub(super) fn parse_shared_strings(
         .by_name(real)
         .map_err(|e| super::package::corrupt(format!("{part}: {e}")))?;
     let err = |e: XErr| e.within(part).into_kind();
-    let mut head = Vec::new();
+    // Buffers sized once from the part's declared size, capped (the size
+    // is the file's word): grown by doubling instead, a 512 MiB table
+    // passed through copies of 128 and 256 MiB whose pages the allocator
+    // keeps for a while, and a hostile part peaked past 1 GiB.
+    let declared = f.size();
+    let mut head = Vec::with_capacity(declared.min(FAST_PART_BYTES + 1) as usize);
     let read = (&mut f).take(FAST_PART_BYTES + 1).read_to_end(&mut head);
     if read.is_ok() && head.len() as u64 <= FAST_PART_BYTES {
         if let Some(table) = fast_table(&head).map_err(err)? {
@@ -206,12 +211,15 @@ pub(super) fn parse_shared_strings(
         1 << 16,
         std::io::Cursor::new(head).chain(f),
     ));
-    xml_table(&mut r).map_err(err)
+    xml_table(&mut r, declared).map_err(err)
 }
 
-/// The table through the XML reader.
-fn xml_table<B: BufRead>(r: &mut XmlReader<B>) -> Result<SharedStrings, XErr> {
+/// The table through the XML reader; `declared` bytes of XML hold at
+/// most as many bytes of text.
+fn xml_table<B: BufRead>(r: &mut XmlReader<B>, declared: u64) -> Result<SharedStrings, XErr> {
     let mut out = SharedStrings::default();
+    out.text
+        .reserve(declared.min(MAX_SHARED_BYTES as u64) as usize);
     let (mut buf, mut inner) = (Vec::new(), Vec::new());
     loop {
         match next(r, &mut buf)? {
@@ -236,6 +244,7 @@ fn xml_table<B: BufRead>(r: &mut XmlReader<B>) -> Result<SharedStrings, XErr> {
 /// (cell length, table size) are errors as there.
 fn fast_table(xml: &[u8]) -> Result<Option<SharedStrings>, XErr> {
     let mut out = SharedStrings::default();
+    out.text.reserve(xml.len().min(MAX_SHARED_BYTES));
     let mut p = 0;
     let skip_ws = |p: &mut usize| {
         while xml.get(*p).is_some_and(u8::is_ascii_whitespace) {
@@ -336,7 +345,7 @@ mod tests {
 
     fn by_xml_reader(xml: &str) -> Vec<String> {
         let mut r = limits::xml_reader(xml.as_bytes());
-        strings(&xml_table(&mut r).unwrap())
+        strings(&xml_table(&mut r, xml.len() as u64).unwrap())
     }
 
     /// The byte scan reads exactly what the XML reader reads, or declines.
