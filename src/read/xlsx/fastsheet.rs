@@ -318,15 +318,16 @@ impl<R: Read> FastSheet<R> {
             };
             let row_bytes = &self.buf[self.pos..self.pos + end];
             // The general reader rejects invalid UTF-8 anywhere, even inside
-            // tags this scanner skips: check the whole row.
-            if simdutf8::basic::from_utf8(row_bytes).is_err() {
+            // tags this scanner skips: check the whole row (once: its texts
+            // are slices of it).
+            let Ok(row_text) = simdutf8::basic::from_utf8(row_bytes) else {
                 return Ok(Step::Fallback);
-            }
+            };
 
             let mut cells = std::mem::take(&mut self.cells);
             let (mut row, mut seen) = (self.row, self.row_seen);
             let ok = parse_row(
-                row_bytes,
+                row_text,
                 tag_end,
                 empty,
                 self.strict_rows,
@@ -547,7 +548,7 @@ pub(super) fn cell_ref(v: &[u8]) -> Option<(u32, u32)> {
 
 /// Parse one `<row>` element; false when anything is not understood.
 fn parse_row(
-    bytes: &[u8],
+    text: &str,
     tag_end: usize,
     empty: bool,
     strict: bool,
@@ -555,6 +556,7 @@ fn parse_row(
     seen: &mut bool,
     cells: &mut Cells,
 ) -> bool {
+    let bytes = text.as_bytes();
     cells.clear();
     let name_end = bytes
         .iter()
@@ -584,7 +586,7 @@ fn parse_row(
     let mut p = tag_end + 1;
     loop {
         if bytes.get(p + 1) == Some(&b'c') && bytes[p] == b'<' {
-            if let Some(next) = common_cell(bytes, p, *row, &mut next_col, cells) {
+            if let Some(next) = common_cell(text, p, *row, &mut next_col, cells) {
                 p = next;
                 continue;
             }
@@ -656,7 +658,7 @@ fn parse_row(
                         if closed {
                             p = gt + 1;
                         } else {
-                            let Some(next) = text_until_close(bytes, gt + 1, full, &mut cell.text)
+                            let Some(next) = text_until_close(text, gt + 1, full, &mut cell.text)
                             else {
                                 return false;
                             };
@@ -669,7 +671,7 @@ fn parse_row(
                             p = gt + 1;
                         } else {
                             let mut formula = String::new();
-                            let Some(next) = text_until_close(bytes, gt + 1, full, &mut formula)
+                            let Some(next) = text_until_close(text, gt + 1, full, &mut formula)
                             else {
                                 return false;
                             };
@@ -683,7 +685,7 @@ fn parse_row(
                         if closed {
                             p = gt + 1;
                         } else {
-                            let Some(next) = inline_string(bytes, full, gt + 1, &mut cell.inline)
+                            let Some(next) = inline_string(text, full, gt + 1, &mut cell.inline)
                             else {
                                 return false;
                             };
@@ -712,12 +714,13 @@ fn parse_row(
 /// so a cell read here is the cell it would have read. Returns the
 /// position after the cell.
 fn common_cell(
-    b: &[u8],
+    s: &str,
     p: usize,
     row: u32,
     next_col: &mut u32,
     cells: &mut Cells,
 ) -> Option<usize> {
+    let b = s.as_bytes();
     let (mut pos, mut ty, mut style) = (None, None, 0usize);
     let mut i = p + 2;
     let self_closing = loop {
@@ -772,9 +775,9 @@ fn common_cell(
                 break;
             }
             let next = if rest.starts_with(b"<v>") {
-                common_value(b, i + 3, cell)
+                common_value(s, i + 3, cell)
             } else if rest.starts_with(b"<is><t") {
-                common_inline(b, i + 6, cell)
+                common_inline(s, i + 6, cell)
             } else {
                 None
             };
@@ -790,8 +793,8 @@ fn common_cell(
 }
 
 /// `text</v>` from `text` on, into the cell: the position after `</v>`.
-fn common_value(b: &[u8], text: usize, cell: &mut RawCell) -> Option<usize> {
-    let end = text_then(b, text, b"</v>", &mut cell.text)?;
+fn common_value(s: &str, text: usize, cell: &mut RawCell) -> Option<usize> {
+    let end = text_then(s, text, b"</v>", &mut cell.text)?;
     cell.has_v = true;
     Some(end)
 }
@@ -801,9 +804,9 @@ fn common_value(b: &[u8], text: usize, cell: &mut RawCell) -> Option<usize> {
 /// `</t></is>`. The cell gets what the general `<is>` code gives it (one
 /// `<t>`'s text, a second `<is>` replacing the first). Returns the
 /// position after `</is>`.
-fn common_inline(b: &[u8], after_t: usize, cell: &mut RawCell) -> Option<usize> {
+fn common_inline(s: &str, after_t: usize, cell: &mut RawCell) -> Option<usize> {
     const PRESERVE: &[u8] = b" xml:space=\"preserve\">";
-    let rest = b.get(after_t..)?;
+    let rest = s.as_bytes().get(after_t..)?;
     let text = if rest.first() == Some(&b'>') {
         after_t + 1
     } else if rest.starts_with(PRESERVE) {
@@ -811,7 +814,7 @@ fn common_inline(b: &[u8], after_t: usize, cell: &mut RawCell) -> Option<usize> 
     } else {
         return None;
     };
-    let end = text_then(b, text, b"</t></is>", &mut cell.inline)?;
+    let end = text_then(s, text, b"</t></is>", &mut cell.inline)?;
     cell.has_inline = true;
     Some(end)
 }
@@ -819,13 +822,14 @@ fn common_inline(b: &[u8], after_t: usize, cell: &mut RawCell) -> Option<usize> 
 /// Character data from `text` to the next `<`, which must start `close`:
 /// into `out` (cleared first), within the cell limit. Returns the position
 /// after `close`.
-fn text_then(b: &[u8], text: usize, close: &[u8], out: &mut String) -> Option<usize> {
+fn text_then(s: &str, text: usize, close: &[u8], out: &mut String) -> Option<usize> {
+    let b = s.as_bytes();
     let lt = text + memchr(b'<', b.get(text..)?)?;
     if !b[lt..].starts_with(close) {
         return None;
     }
     out.clear();
-    push_text(&b[text..lt], out)?;
+    push_str(s.get(text..lt)?, out)?;
     (out.len() <= MAX_CELL_BYTES).then_some(lt + close.len())
 }
 
@@ -844,9 +848,10 @@ fn cell_type(v: &[u8]) -> &'static str {
 
 /// Text content up to the next tag, which must close `name`. Returns the
 /// position after that closing tag.
-fn text_until_close(bytes: &[u8], start: usize, name: &[u8], out: &mut String) -> Option<usize> {
+fn text_until_close(s: &str, start: usize, name: &[u8], out: &mut String) -> Option<usize> {
+    let bytes = s.as_bytes();
     let lt = memchr(b'<', &bytes[start..]).map(|i| start + i)?;
-    push_text(&bytes[start..lt], out)?;
+    push_str(s.get(start..lt)?, out)?;
     if bytes.get(lt + 1) != Some(&b'/') {
         return None; // CDATA, comment or child element
     }
@@ -858,7 +863,8 @@ fn text_until_close(bytes: &[u8], start: usize, name: &[u8], out: &mut String) -
 /// out; every other element (`<r>`, `<rPr>` and its children,
 /// `<phoneticPr>`) is passed over, as the general reader does. Returns the
 /// position after `</is>`.
-fn inline_string(bytes: &[u8], is_name: &[u8], mut p: usize, out: &mut String) -> Option<usize> {
+fn inline_string(s: &str, is_name: &[u8], mut p: usize, out: &mut String) -> Option<usize> {
+    let bytes = s.as_bytes();
     let mut in_phonetic = false;
     // Elements opened inside <is> and not closed yet: closes must match.
     let mut open: Vec<&[u8]> = Vec::new();
@@ -894,9 +900,9 @@ fn inline_string(bytes: &[u8], is_name: &[u8], mut p: usize, out: &mut String) -
             b"t" if !closed => {
                 if in_phonetic {
                     let mut skip = String::new();
-                    p = text_until_close(bytes, p, full, &mut skip)?;
+                    p = text_until_close(s, p, full, &mut skip)?;
                 } else {
-                    p = text_until_close(bytes, p, full, out)?;
+                    p = text_until_close(s, p, full, out)?;
                 }
             }
             name => {
@@ -912,14 +918,18 @@ fn inline_string(bytes: &[u8], is_name: &[u8], mut p: usize, out: &mut String) -
 }
 
 /// Append XML character data: entities resolved, CRLF/CR -> LF.
-pub(super) fn push_text(raw: &[u8], out: &mut String) -> Option<()> {
-    let s = simdutf8::basic::from_utf8(raw).ok()?;
-    if !s.contains(['&', '\r']) {
+///
+/// The text is a `str`: a slice of a row or a part validated whole once
+/// (validating each short text again cost 3% of a run).
+pub(super) fn push_str(s: &str, out: &mut String) -> Option<()> {
+    // Byte searches: `str::find` with a set of chars decodes every char.
+    let special = |t: &str| memchr::memchr2(b'&', b'\r', t.as_bytes());
+    if special(s).is_none() {
         out.push_str(s);
         return Some(());
     }
     let mut rest = s;
-    while let Some(i) = rest.find(['&', '\r']) {
+    while let Some(i) = special(rest) {
         out.push_str(&rest[..i]);
         if rest.as_bytes()[i] == b'\r' {
             out.push('\n');

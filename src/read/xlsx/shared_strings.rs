@@ -243,6 +243,10 @@ fn xml_table<B: BufRead>(r: &mut XmlReader<B>, declared: u64) -> Result<SharedSt
 /// through the same entity and `_xHHHH_` decoding, and the same limits
 /// (cell length, table size) are errors as there.
 fn fast_table(xml: &[u8]) -> Result<Option<SharedStrings>, XErr> {
+    // Invalid UTF-8 anywhere: the XML reader reports it.
+    let Ok(xml_text) = simdutf8::basic::from_utf8(xml) else {
+        return Ok(None);
+    };
     let mut out = SharedStrings::default();
     out.text.reserve(xml.len().min(MAX_SHARED_BYTES));
     let mut p = 0;
@@ -313,7 +317,11 @@ fn fast_table(xml: &[u8]) -> Result<Option<SharedStrings>, XErr> {
             return Ok(None);
         }
         text.clear();
-        if super::fastsheet::push_text(raw, &mut text).is_none() {
+        // `raw` lies between ASCII `>` and `<` of the part validated whole.
+        let Some(raw) = xml_text.get(start..lt) else {
+            return Ok(None);
+        };
+        if super::fastsheet::push_str(raw, &mut text).is_none() {
             return Ok(None);
         }
         if text.contains("_x") {
