@@ -140,7 +140,7 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
                 }
                 Cell::Num(f) => {
                     out.extend_from_slice(b"><v>");
-                    out.extend_from_slice(num.format_finite(f).as_bytes());
+                    number(f, &mut num, out);
                     out.extend_from_slice(b"</v></c>");
                 }
                 Cell::Bool(true) => out.extend_from_slice(b" t=\"b\"><v>1</v></c>"),
@@ -159,6 +159,20 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
         }
     }
     used
+}
+
+/// A finite number as rust_xlsxwriter writes it (ryu's shortest form).
+/// Whole numbers below 2^53 — ids, counts, ints read as numbers — are
+/// ryu's digits and `.0`, written here with itoa at a fraction of the
+/// cost; `number_is_ryu` checks the two agree.
+fn number(f: f64, ryu: &mut ryu::Buffer, out: &mut Vec<u8>) {
+    const EXACT: f64 = (1u64 << 53) as f64;
+    if f.fract() == 0.0 && f.abs() < EXACT && !(f == 0.0 && f.is_sign_negative()) {
+        out.extend_from_slice(itoa::Buffer::new().format(f as i64).as_bytes());
+        out.extend_from_slice(b".0");
+    } else {
+        out.extend_from_slice(ryu.format_finite(f).as_bytes());
+    }
 }
 
 /// ` t="inlineStr"><is><t>...</t></is></c>` after a cell's `r` (and `s`).
@@ -181,15 +195,13 @@ fn inline_string(s: &str, out: &mut Vec<u8>) {
 /// U+FFFE/U+FFFF are escaped.
 fn escape(s: &str, out: &mut Vec<u8>) {
     let b = s.as_bytes();
-    // Most text has nothing to escape: one table look-up a byte, then one
-    // copy.
-    if !b.iter().any(|&c| NEEDS_LOOK[c as usize]) {
-        out.extend_from_slice(b);
-        return;
-    }
     let mut done = 0;
     let mut i = 0;
-    while i < b.len() {
+    // Jump from one byte that may need rewriting to the next with one
+    // table look-up a byte; most text has none (an `_` of `wxid_...` is
+    // checked and passed over), and is copied in one piece.
+    while let Some(off) = b[i..].iter().position(|&c| NEEDS_LOOK[c as usize]) {
+        i += off;
         let c = b[i];
         let rep: Option<&[u8]> = match c {
             b'&' => Some(b"&amp;"),
@@ -323,6 +335,30 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("<is><t>-inf</t></is>"), "{xml}");
+    }
+
+    #[test]
+    fn number_is_ryu() {
+        let mut ryu = ryu::Buffer::new();
+        let mut check = |f: f64| {
+            let mut out = Vec::new();
+            number(f, &mut ryu::Buffer::new(), &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), ryu.format_finite(f), "{f:e}");
+        };
+        let exact = (1u64 << 53) as f64;
+        for f in [0.0, -0.0, 1.0, -1.0, 10034676.0, 1e15, 1e16, exact, exact - 1.0, 0.5, -2.5e-7] {
+            check(f);
+            check(-f);
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            check((x >> (x % 64)) as f64);
+            check(-((x >> 11) as f64));
+            check(f64::from_bits(x) % 1e17);
+        }
     }
 
     #[test]

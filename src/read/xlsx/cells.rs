@@ -88,7 +88,7 @@ pub(super) fn cell_value(
     Ok(match ty {
         CellType::Number => {
             let trimmed = v.trim();
-            let x: f64 = if trimmed.contains(['.', 'e', 'E']) {
+            let x: f64 = if trimmed.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
                 trimmed.parse().map_err(|_| format!("bad number {v:?}"))?
             } else {
                 // openpyxl: `int(v)`, any number of digits (a Python int
