@@ -725,6 +725,29 @@ fn common_cell(
     let mut i = p + 2;
     let self_closing = loop {
         match *b.get(i)? {
+            // ` r="`, ` t="`, ` s="`: nearly every attribute there is. The
+            // value ends at the first `"`, and one with `&` or `<` is left
+            // to the general code, as below.
+            b' ' if matches!(b.get(i + 1), Some(b'r' | b't' | b's'))
+                && b.get(i + 2..i + 4) == Some(b"=\"") =>
+            {
+                let start = i + 4;
+                let mut end = start;
+                loop {
+                    match *b.get(end)? {
+                        b'"' => break,
+                        b'&' | b'<' => return None,
+                        _ => end += 1,
+                    }
+                }
+                let v = &b[start..end];
+                match b[i + 1] {
+                    b'r' => pos = Some(cell_ref(v)),
+                    b't' => ty = Some(cell_type(v)),
+                    _ => style = parse_number(v, |s| s.trim().parse().ok()).unwrap_or(0),
+                }
+                i = end + 1;
+            }
             b' ' => {
                 let name = i + 1;
                 let eq = name + b.get(name..name + 16)?.iter().position(|&c| c == b'=')?;
