@@ -128,8 +128,11 @@ pub(super) fn writer_thread(
                 let o = open.take().expect("Start comes before Finish");
                 crate::progress::phase(format!("finishing chunk {}", o.chunk));
                 let dest = o.dest.clone();
-                guard_panics(&dest, || o.sink.finish())?;
-                let (size, sha256) = o.file.digest()?;
+                let digest = guard_panics(&dest, || o.sink.finish())?;
+                let (size, sha256) = match digest {
+                    Some(d) => d,
+                    None => o.file.digest()?,
+                };
                 o.file.commit()?;
                 let out = Output {
                     rows: o.rows,

@@ -151,8 +151,10 @@ fn write_table_inner(
     })?;
     crate::progress::rows_written(n % crate::progress::ROW_BATCH);
     interrupt::check()?;
-    sink.finish()?;
-    let (size, sha256) = file.digest()?;
+    let (size, sha256) = match sink.finish()? {
+        Some(d) => d,
+        None => file.digest()?,
+    };
     file.commit()?;
     Ok(Output {
         rows: n,

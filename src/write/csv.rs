@@ -77,7 +77,7 @@ impl Sink for CsvSink {
             .map_err(|e| cerr(&self.path, e))
     }
 
-    fn finish(self: Box<Self>) -> Result<()> {
+    fn finish(self: Box<Self>) -> Result<Option<(u64, String)>> {
         let path = self.path.clone();
         let inner = self
             .w
@@ -86,6 +86,6 @@ impl Sink for CsvSink {
         inner
             .into_inner()
             .map_err(|e| Error::io(&path, e.into_error()))?;
-        Ok(())
+        Ok(None)
     }
 }

@@ -6,6 +6,7 @@
 //! reopens it by name.
 
 mod csv;
+mod hashed;
 mod sheetxml;
 mod xlsx;
 pub mod zipout;
@@ -45,8 +46,10 @@ pub trait Sink {
     fn rows(&mut self, rows: Vec<Vec<Value>>) -> Result<()> {
         rows.iter().try_for_each(|r| self.row(r))
     }
-    /// Complete the file at its temporary path.
-    fn finish(self: Box<Self>) -> Result<()>;
+    /// Complete the file at its temporary path. Returns its size and
+    /// SHA-256 when the sink computed them as it wrote; `None`: read the
+    /// file back for them.
+    fn finish(self: Box<Self>) -> Result<Option<(u64, String)>>;
 }
 
 /// Open a sink of `format` writing into `file`, the open temporary named

@@ -20,13 +20,14 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
+use super::hashed::HashedFile;
 use super::sheetxml::{rows_xml, Used};
 use super::zipout::{deflate_piece, ZipOut, FINAL_BLOCK};
 use super::Sink;
@@ -317,7 +318,8 @@ impl XlsxSink {
         book.save_to_buffer().map_err(|e| xerr(path, e))
     }
 
-    fn assemble(&mut self) -> Result<()> {
+    /// Write the package; returns its size and SHA-256.
+    fn assemble(&mut self) -> Result<(u64, String)> {
         let path = self.path.clone();
         let package = self.package()?;
         let zerr = |e: zip::result::ZipError| Error::output(&path, format!("package: {e}"));
@@ -326,8 +328,8 @@ impl XlsxSink {
             .out
             .take()
             .ok_or_else(|| Error::output(&path, "the package was already written"))?;
-        let mut z = ZipOut::new(BufWriter::with_capacity(1 << 20, file));
         let io = |e| Error::io(&path, e);
+        let mut z = ZipOut::new(HashedFile::new(file).map_err(io)?);
         for i in 0..members.len() {
             let mut m = members.by_index(i).map_err(zerr)?;
             let name = m.name().map_err(zerr)?.to_string();
@@ -372,16 +374,14 @@ impl XlsxSink {
             z.data(&d_head).map_err(io)?;
             body.file.rewind().map_err(io)?;
             let copied = z
-                .copy_from(&mut (&body.file).take(body.deflated))
+                .copy_with(|out| out.copy_from(&mut (&body.file).take(body.deflated)))
                 .map_err(io)?;
             if copied != body.deflated {
                 return Err(Error::output(&path, "the sheet's temporary data is short"));
             }
             z.data(&d_tail).map_err(io)?;
         }
-        let mut out = z.finish().map_err(io)?;
-        out.flush().map_err(io)?;
-        Ok(())
+        z.finish().map_err(io)?.finish().map_err(io)
     }
 }
 
@@ -425,7 +425,7 @@ impl Sink for XlsxSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<()> {
+    fn finish(mut self: Box<Self>) -> Result<Option<(u64, String)>> {
         if self.sheets.is_empty() {
             self.header(&[])?;
         }
@@ -433,6 +433,6 @@ impl Sink for XlsxSink {
         while !self.pending.is_empty() {
             self.collect_one()?;
         }
-        self.assemble()
+        self.assemble().map(Some)
     }
 }

@@ -121,6 +121,14 @@ impl<W: Write> ZipOut<W> {
         self.put(b)
     }
 
+    /// Append deflated bytes of the member begun last through `f`, which
+    /// writes them to the output and returns how many it wrote.
+    pub fn copy_with(&mut self, f: impl FnOnce(&mut W) -> io::Result<u64>) -> io::Result<u64> {
+        let n = f(&mut self.out)?;
+        self.at += n;
+        Ok(n)
+    }
+
     /// Copy deflated bytes of the member begun last from `r`; returns how
     /// many were copied.
     pub fn copy_from(&mut self, r: &mut impl io::Read) -> io::Result<u64> {
