@@ -15,8 +15,10 @@ pub(super) struct Ctx<'a> {
 }
 
 /// The `t` attribute of a cell.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum CellType {
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub(crate) enum CellType {
+    /// `n`, and a cell without `t`.
+    #[default]
     Number,
     Shared,
     Inline,
@@ -29,13 +31,17 @@ pub(super) enum CellType {
 
 impl CellType {
     pub(super) fn of(t: &str) -> CellType {
+        CellType::of_bytes(t.as_bytes())
+    }
+
+    pub(super) fn of_bytes(t: &[u8]) -> CellType {
         match t {
-            "n" => CellType::Number,
-            "s" => CellType::Shared,
-            "inlineStr" => CellType::Inline,
-            "b" => CellType::Bool,
-            "e" => CellType::Error,
-            "d" => CellType::Date,
+            b"n" => CellType::Number,
+            b"s" => CellType::Shared,
+            b"inlineStr" => CellType::Inline,
+            b"b" => CellType::Bool,
+            b"e" => CellType::Error,
+            b"d" => CellType::Date,
             _ => CellType::Text,
         }
     }
@@ -43,7 +49,7 @@ impl CellType {
 
 /// A cell of the fast path, typed.
 pub(super) fn fast_cell_value(cell: &RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
-    let ty = CellType::of(cell.ty.unwrap_or("n"));
+    let ty = cell.ty;
     let inline = cell.has_inline.then_some(cell.inline.as_str());
     if cell.row == 0 {
         if let Some(name) = na_header_name(ty, inline, &cell.text, ctx) {

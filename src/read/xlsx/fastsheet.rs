@@ -15,6 +15,7 @@ use std::io::Read;
 
 use memchr::{memchr, memmem};
 
+use super::cells::CellType;
 use super::limits::{MAX_CELL_BYTES, MAX_COLS, MAX_DEPTH, MAX_ROWS};
 
 /// One parsed cell: position, `t`, `s`, and its text (the `<v>` or the
@@ -26,8 +27,9 @@ use super::limits::{MAX_CELL_BYTES, MAX_COLS, MAX_DEPTH, MAX_ROWS};
 pub(crate) struct RawCell {
     pub row: u32,
     pub col: u32,
-    /// `t`, one of the names the reader tells apart (`str` for any other).
-    pub ty: Option<&'static str>,
+    /// `t`, as the reader tells them apart (a cell without one is a
+    /// number).
+    pub ty: CellType,
     pub style: usize,
     pub has_v: bool,
     /// The cell has an `<is>`: its text is `inline`.
@@ -63,7 +65,7 @@ impl Cells {
         self.len += 1;
         c.row = row;
         c.col = col;
-        c.ty = None;
+        c.ty = CellType::Number;
         c.style = 0;
         c.has_v = false;
         c.has_inline = false;
@@ -614,7 +616,7 @@ fn parse_row(
         }];
         let ok = attrs(body, |k, v| match k {
             b"r" => pos_attr = Some(cell_ref(v)),
-            b"t" => cell.ty = Some(cell_type(v)),
+            b"t" => cell.ty = CellType::of_bytes(v),
             b"s" => cell.style = parse_number(v, |s| s.trim().parse().ok()).unwrap_or(0),
             _ => {}
         });
@@ -721,7 +723,7 @@ fn common_cell(
     cells: &mut Cells,
 ) -> Option<usize> {
     let b = s.as_bytes();
-    let (mut pos, mut ty, mut style) = (None, None, 0usize);
+    let (mut pos, mut ty, mut style) = (None, CellType::Number, 0usize);
     let mut i = p + 2;
     let self_closing = loop {
         match *b.get(i)? {
@@ -743,7 +745,7 @@ fn common_cell(
                 let v = &b[start..end];
                 match b[i + 1] {
                     b'r' => pos = Some(cell_ref(v)),
-                    b't' => ty = Some(cell_type(v)),
+                    b't' => ty = CellType::of_bytes(v),
                     _ => style = parse_number(v, |s| s.trim().parse().ok()).unwrap_or(0),
                 }
                 i = end + 1;
@@ -768,7 +770,7 @@ fn common_cell(
                 }
                 match local(key) {
                     b"r" => pos = Some(cell_ref(v)),
-                    b"t" => ty = Some(cell_type(v)),
+                    b"t" => ty = CellType::of_bytes(v),
                     b"s" => style = parse_number(v, |s| s.trim().parse().ok()).unwrap_or(0),
                     _ => {}
                 }
@@ -845,6 +847,9 @@ fn common_inline(s: &str, after_t: usize, cell: &mut RawCell) -> Option<usize> {
 /// Character data from `text` to the next `<`, which must start `close`:
 /// into `out` (cleared first), within the cell limit. Returns the position
 /// after `close`.
+/// Inlined, so that `close` is a constant and its comparison a few moves
+/// rather than a call to `memcmp` per cell.
+#[inline(always)]
 fn text_then(s: &str, text: usize, close: &[u8], out: &mut String) -> Option<usize> {
     let b = s.as_bytes();
     let lt = text + memchr(b'<', b.get(text..)?)?;
@@ -856,18 +861,6 @@ fn text_then(s: &str, text: usize, close: &[u8], out: &mut String) -> Option<usi
     (out.len() <= MAX_CELL_BYTES).then_some(lt + close.len())
 }
 
-/// The `t` attribute's value as the reader tells them apart.
-fn cell_type(v: &[u8]) -> &'static str {
-    match v {
-        b"n" => "n",
-        b"s" => "s",
-        b"inlineStr" => "inlineStr",
-        b"b" => "b",
-        b"e" => "e",
-        b"d" => "d",
-        _ => "str",
-    }
-}
 
 /// Text content up to the next tag, which must close `name`. Returns the
 /// position after that closing tag.
