@@ -206,18 +206,27 @@ impl XlsxSink {
                 ),
             ));
         }
-        if let Some((_, units)) = long_cell(&row) {
-            return Err(Error::output(
-                &self.path,
-                format!(
-                    "text of {units} UTF-16 units is over the xlsx cell limit of {MAX_TEXT_UTF16}"
-                ),
-            ));
+        // One pass: the row's size for the piece, and whether a text may
+        // be over the cell limit (UTF-8 bytes >= UTF-16 units).
+        let mut bytes = 16 * row.len();
+        let mut long = false;
+        for v in &row {
+            if let Value::Text(s) = v {
+                bytes += s.len();
+                long |= s.len() > MAX_TEXT_UTF16;
+            }
         }
-        self.batch_bytes += row
-            .iter()
-            .map(|v| 16 + if let Value::Text(s) = v { s.len() } else { 0 })
-            .sum::<usize>();
+        if long {
+            if let Some((_, units)) = long_cell(&row) {
+                return Err(Error::output(
+                    &self.path,
+                    format!(
+                        "text of {units} UTF-16 units is over the xlsx cell limit of {MAX_TEXT_UTF16}"
+                    ),
+                ));
+            }
+        }
+        self.batch_bytes += bytes;
         self.batch.push(row);
         self.row += 1;
         if self.batch.len() >= self.piece_rows || self.batch_bytes >= PIECE_BYTES {
