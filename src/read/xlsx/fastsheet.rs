@@ -534,6 +534,14 @@ fn parse_number<T: TryFrom<u64>>(v: &[u8], slow: impl Fn(&str) -> Option<T>) -> 
 
 /// `B12` -> (row 11, col 1), 0-based.
 pub(super) fn cell_ref(v: &[u8]) -> Option<(u32, u32)> {
+    // One capital and up to nine digits, nearly every reference there is,
+    // read in one go; the same numbers as the general code below.
+    if let [c @ b'A'..=b'Z', digits @ ..] = v {
+        if !digits.is_empty() && digits.len() <= 9 && digits.iter().all(u8::is_ascii_digit) {
+            let row = digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+            return Some((row.checked_sub(1)?, u32::from(c - b'A')));
+        }
+    }
     let split = v.iter().position(|b| b.is_ascii_digit())?;
     let mut col: u32 = 0;
     for &b in &v[..split] {
@@ -852,15 +860,26 @@ fn common_inline(s: &str, after_t: usize, cell: &mut RawCell) -> Option<usize> {
 #[inline(always)]
 fn text_then(s: &str, text: usize, close: &[u8], out: &mut String) -> Option<usize> {
     let b = s.as_bytes();
-    let lt = text + memchr(b'<', b.get(text..)?)?;
+    let rest = b.get(text..)?;
+    // One search finds the end of the text and whether it has an entity
+    // or a CR before it; plain text (nearly all) is copied as it is.
+    let hit = memchr::memchr3(b'<', b'&', b'\r', rest)?;
+    let (lt, plain) = if rest[hit] == b'<' {
+        (text + hit, true)
+    } else {
+        (text + hit + memchr(b'<', &rest[hit..])?, false)
+    };
     if !b[lt..].starts_with(close) {
         return None;
     }
     out.clear();
-    push_str(s.get(text..lt)?, out)?;
+    if plain {
+        out.push_str(s.get(text..lt)?);
+    } else {
+        push_str(s.get(text..lt)?, out)?;
+    }
     (out.len() <= MAX_CELL_BYTES).then_some(lt + close.len())
 }
-
 
 /// Text content up to the next tag, which must close `name`. Returns the
 /// position after that closing tag.

@@ -252,5 +252,15 @@ mod tests {
         assert_eq!(cell_ref(b"AB12"), Some((11, 27)));
         assert_eq!(cell_ref(b"XFD1048576"), Some((1_048_575, 16_383)));
         assert_eq!(cell_ref(b"1A"), None);
+        // The one-capital fast path and its edges.
+        assert_eq!(cell_ref(b"Z1048576"), Some((1_048_575, 25)));
+        assert_eq!(cell_ref(b"B999999999"), Some((999_999_998, 1)));
+        assert_eq!(cell_ref(b"B4294967295"), Some((4_294_967_294, 1)));
+        assert_eq!(cell_ref(b"B4294967296"), None);
+        assert_eq!(cell_ref(b"a1"), Some((0, 0)));
+        assert_eq!(cell_ref(b"A0"), None);
+        assert_eq!(cell_ref(b"B"), None);
+        assert_eq!(cell_ref(b"B1x"), None);
+        assert_eq!(cell_ref(b"B+1"), None);
     }
 }
