@@ -196,7 +196,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out");
         let mut h = HashedFile::new(File::create(&path).unwrap()).unwrap();
-        let big: Vec<u8> = (0..3 * BLOCK + 12_345).map(|i| (i * 7 % 251) as u8).collect();
+        let big: Vec<u8> = (0..3 * BLOCK + 12_345)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         // Small writes, a write across a block's end, copies of several
         // blocks and of nothing, in this order.
         h.write_all(b"PK\x03\x04 head").unwrap();
@@ -207,9 +209,6 @@ mod tests {
         let (len, sha) = h.finish().unwrap();
         let expect = [&b"PK\x03\x04 head"[..], &big[..BLOCK - 3], &big, b"tail"].concat();
         assert_eq!(std::fs::read(&path).unwrap(), expect);
-        assert_eq!(
-            (len, sha),
-            crate::outdir::record::hash_file(&path).unwrap()
-        );
+        assert_eq!((len, sha), crate::outdir::record::hash_file(&path).unwrap());
     }
 }

@@ -343,10 +343,26 @@ mod tests {
         let mut check = |f: f64| {
             let mut out = Vec::new();
             number(f, &mut ryu::Buffer::new(), &mut out);
-            assert_eq!(String::from_utf8(out).unwrap(), ryu.format_finite(f), "{f:e}");
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                ryu.format_finite(f),
+                "{f:e}"
+            );
         };
         let exact = (1u64 << 53) as f64;
-        for f in [0.0, -0.0, 1.0, -1.0, 10034676.0, 1e15, 1e16, exact, exact - 1.0, 0.5, -2.5e-7] {
+        for f in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            10034676.0,
+            1e15,
+            1e16,
+            exact,
+            exact - 1.0,
+            0.5,
+            -2.5e-7,
+        ] {
             check(f);
             check(-f);
         }

@@ -538,7 +538,9 @@ pub(super) fn cell_ref(v: &[u8]) -> Option<(u32, u32)> {
     // read in one go; the same numbers as the general code below.
     if let [c @ b'A'..=b'Z', digits @ ..] = v {
         if !digits.is_empty() && digits.len() <= 9 && digits.iter().all(u8::is_ascii_digit) {
-            let row = digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+            let row = digits
+                .iter()
+                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
             return Some((row.checked_sub(1)?, u32::from(c - b'A')));
         }
     }
