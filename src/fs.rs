@@ -77,6 +77,15 @@ impl AtomicFile {
             .map_err(|e| Error::io(self.temp.path(), e))
     }
 
+    /// Size and SHA-256 of what was written: `known` when the writer
+    /// computed them as it wrote (a sink's `finish`), else [`Self::digest`].
+    pub fn digest_unless(&self, known: Option<(u64, String)>) -> Result<(u64, String)> {
+        match known {
+            Some(d) => Ok(d),
+            None => self.digest(),
+        }
+    }
+
     /// Size and SHA-256 of what was written (read back through the handle
     /// with positioned reads, so no writer's offset moves; the data is in
     /// the page cache).

@@ -129,10 +129,7 @@ pub(super) fn writer_thread(
                 crate::progress::phase(format!("finishing chunk {}", o.chunk));
                 let dest = o.dest.clone();
                 let digest = guard_panics(&dest, || o.sink.finish())?;
-                let (size, sha256) = match digest {
-                    Some(d) => d,
-                    None => o.file.digest()?,
-                };
+                let (size, sha256) = o.file.digest_unless(digest)?;
                 o.file.commit()?;
                 let out = Output {
                     rows: o.rows,

@@ -151,10 +151,7 @@ fn write_table_inner(
     })?;
     crate::progress::rows_written(n % crate::progress::ROW_BATCH);
     interrupt::check()?;
-    let (size, sha256) = match sink.finish()? {
-        Some(d) => d,
-        None => file.digest()?,
-    };
+    let (size, sha256) = file.digest_unless(sink.finish()?)?;
     file.commit()?;
     Ok(Output {
         rows: n,

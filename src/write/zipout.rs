@@ -129,14 +129,6 @@ impl<W: Write> ZipOut<W> {
         Ok(n)
     }
 
-    /// Copy deflated bytes of the member begun last from `r`; returns how
-    /// many were copied.
-    pub fn copy_from(&mut self, r: &mut impl io::Read) -> io::Result<u64> {
-        let n = io::copy(r, &mut self.out)?;
-        self.at += n;
-        Ok(n)
-    }
-
     /// A whole member from its uncompressed bytes.
     pub fn member(&mut self, name: &str, content: &[u8], level: u32) -> io::Result<()> {
         let mut deflated = Vec::new();
@@ -261,7 +253,8 @@ mod tests {
             body.len() as u64,
         )
         .unwrap();
-        z.copy_from(&mut &deflated[..]).unwrap();
+        z.copy_with(|out| io::copy(&mut &deflated[..], out))
+            .unwrap();
         z.member("empty", b"", 1).unwrap();
         let bytes = z.finish().unwrap();
         let mut a = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();

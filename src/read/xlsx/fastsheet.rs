@@ -737,13 +737,29 @@ fn common_cell(
     let mut i = p + 2;
     let self_closing = loop {
         match *b.get(i)? {
-            // ` r="`, ` t="`, ` s="`: nearly every attribute there is. The
-            // value ends at the first `"`, and one with `&` or `<` is left
-            // to the general code, as below.
-            b' ' if matches!(b.get(i + 1), Some(b'r' | b't' | b's'))
-                && b.get(i + 2..i + 4) == Some(b"=\"") =>
-            {
-                let start = i + 4;
+            b' ' => {
+                // ` r="`, ` t="`, ` s="` (nearly every attribute there is)
+                // are recognised at once, any other name checked first.
+                let (key, start) = if matches!(b.get(i + 1), Some(b'r' | b't' | b's'))
+                    && b.get(i + 2..i + 4) == Some(b"=\"")
+                {
+                    (&b[i + 1..i + 2], i + 4)
+                } else {
+                    let name = i + 1;
+                    let eq = name + b.get(name..name + 16)?.iter().position(|&c| c == b'=')?;
+                    let key = &b[name..eq];
+                    if key.is_empty()
+                        || !key.iter().all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.' | b'-')
+                        })
+                        || b.get(eq + 1) != Some(&b'"')
+                    {
+                        return None;
+                    }
+                    (local(key), eq + 2)
+                };
+                // The value ends at the first `"`; one with `&` or `<` is
+                // left to the general code. Values are short: a plain loop.
                 let mut end = start;
                 loop {
                     match *b.get(end)? {
@@ -753,32 +769,7 @@ fn common_cell(
                     }
                 }
                 let v = &b[start..end];
-                match b[i + 1] {
-                    b'r' => pos = Some(cell_ref(v)),
-                    b't' => ty = CellType::of_bytes(v),
-                    _ => style = parse_number(v, |s| s.trim().parse().ok()).unwrap_or(0),
-                }
-                i = end + 1;
-            }
-            b' ' => {
-                let name = i + 1;
-                let eq = name + b.get(name..name + 16)?.iter().position(|&c| c == b'=')?;
-                let key = &b[name..eq];
-                if key.is_empty()
-                    || !key.iter().all(|c| {
-                        c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.' | b'-')
-                    })
-                    || b.get(eq + 1) != Some(&b'"')
-                {
-                    return None;
-                }
-                let start = eq + 2;
-                let end = start + memchr(b'"', &b[start..])?;
-                let v = &b[start..end];
-                if v.iter().any(|&c| c == b'&' || c == b'<') {
-                    return None;
-                }
-                match local(key) {
+                match key {
                     b"r" => pos = Some(cell_ref(v)),
                     b"t" => ty = CellType::of_bytes(v),
                     b"s" => style = parse_number(v, |s| s.trim().parse().ok()).unwrap_or(0),
