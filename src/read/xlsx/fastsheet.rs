@@ -466,7 +466,7 @@ fn tag_name(tag: &[u8]) -> &[u8] {
 }
 
 /// The local part of a possibly prefixed name.
-fn local(name: &[u8]) -> &[u8] {
+fn local<'a>(name: &'a [u8]) -> &'a [u8] {
     match name.iter().position(|&b| b == b':') {
         Some(i) => &name[i + 1..],
         None => name,
@@ -474,7 +474,7 @@ fn local(name: &[u8]) -> &[u8] {
 }
 
 /// Attributes of a start tag body (`name="v" name='v'`), raw values.
-fn attrs(mut s: &[u8], mut f: impl FnMut(&[u8], &[u8])) -> bool {
+fn attrs<'a>(mut s: &'a [u8], mut f: impl FnMut(&'a [u8], &'a [u8])) -> bool {
     loop {
         while let Some((&b, r)) = s.split_first() {
             if b.is_ascii_whitespace() {
@@ -576,14 +576,22 @@ fn parse_row(
         .unwrap_or(0);
     let row_name = &bytes[1..name_end.max(1)];
     let mut r_attr = None;
+    let mut r_text: &[u8] = &[];
     let attr_body = &bytes[name_end..if empty { tag_end - 1 } else { tag_end }];
     if !attrs(attr_body, |k, v| {
         if k == b"r" {
             r_attr = parse_u32(v);
+            r_text = v;
         }
     }) {
         return false;
     }
+    // The row's number as written, when it is plain digits: a cell
+    // reference of one capital and these same digits is in this row.
+    let digits = (r_attr.is_some_and(|n| n > 0)
+        && (1..=9).contains(&r_text.len())
+        && r_text.iter().all(u8::is_ascii_digit))
+    .then_some(r_text);
     *row = match r_attr {
         Some(n) if n > 0 => n - 1,
         _ if strict => return false,
@@ -598,7 +606,7 @@ fn parse_row(
     let mut p = tag_end + 1;
     loop {
         if bytes.get(p + 1) == Some(&b'c') && bytes[p] == b'<' {
-            if let Some(next) = common_cell(text, p, *row, &mut next_col, cells) {
+            if let Some(next) = common_cell(text, p, *row, digits, &mut next_col, cells) {
                 p = next;
                 continue;
             }
@@ -729,12 +737,25 @@ fn common_cell(
     s: &str,
     p: usize,
     row: u32,
+    row_digits: Option<&[u8]>,
     next_col: &mut u32,
     cells: &mut Cells,
 ) -> Option<usize> {
     let b = s.as_bytes();
     let (mut pos, mut ty, mut style) = (None, CellType::Number, 0usize);
     let mut i = p + 2;
+    // ` r="B17"` in row 17, as nearly every cell starts: its row is
+    // the row's, compared as written rather than parsed (what
+    // [`cell_ref`] would make of it).
+    if let Some(d) = row_digits {
+        if let Some(&[b' ', b'r', b'=', b'"', col @ b'A'..=b'Z']) = b.get(i..i + 5) {
+            let end = i + 5 + d.len();
+            if b.get(i + 5..end) == Some(d) && b.get(end) == Some(&b'"') {
+                pos = Some(Some((row, u32::from(col - b'A'))));
+                i = end + 1;
+            }
+        }
+    }
     let self_closing = loop {
         match *b.get(i)? {
             b' ' => {
