@@ -466,7 +466,7 @@ fn tag_name(tag: &[u8]) -> &[u8] {
 }
 
 /// The local part of a possibly prefixed name.
-fn local<'a>(name: &'a [u8]) -> &'a [u8] {
+fn local(name: &[u8]) -> &[u8] {
     match name.iter().position(|&b| b == b':') {
         Some(i) => &name[i + 1..],
         None => name,
