@@ -259,6 +259,16 @@ r3</t></is></c><c r="I2" t="s"><is><t>shared?</t></is></c><c r="J2"><is><t>7</t>
     // references into other rows, with the row's digits as a prefix,
     // with leading zeros either side, and rows numbered 0 or past nine
     // digits must still come out as the general reader reads them.
+    // Shared-string indexes read straight from `<v>` (rows past the
+    // header): two `<v>`s either way round, leading zeros, ten digits,
+    // spaces, a sign, an empty `<v>`, text after the digits, a `<v>` with
+    // an entity, a number type, and the header row (read as text).
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>1</v></c><c r="B1" t="s"><v>03</v></c></row><row r="2"><c r="A2" t="s"><v>1</v><v>2</v></c><c r="B2" t="s"><v>x</v><v>3</v></c><c r="D2" t="s"><v>003</v></c><c r="E2" t="s"><v>0000000001</v></c><c r="F2" t="s"><v> 1</v></c><c r="G2" t="s"><v>+1</v></c><c r="H2" t="s"><v></v></c><c r="J2" t="s"><v>&#49;</v></c><c r="K2" t="n"><v>2</v></c><c r="L2" t="s"><v>2</v ></c></row><row r="3"><c r="A3" t="s"><v>0</v></c><c r="B3" t="s"><v>2</v></c></row></sheetData></worksheet>"#,
+    // ... and the ones that are errors (a sheet stops at its first).
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>3</v><v>x</v></c></row></sheetData></worksheet>"#,
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1x</v></c></row></sheetData></worksheet>"#,
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>4</v></c></row></sheetData></worksheet>"#,
+    r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>4294967296</v></c></row></sheetData></worksheet>"#,
     r#"<worksheet><sheetData><row r="5"><c r="A5"><v>1</v></c><c r="B50"><v>2</v></c><c r="C05"><v>3</v></c><c r="D4"><v>4</v></c><c r="E5" t="s"><v>1</v></c></row><row r="07"><c r="A07"><v>5</v></c><c r="B7"><v>6</v></c><c r="C007"><v>6</v></c></row><row r="12"><c r="A1"><v>7</v></c><c r="B12"><v>8</v></c><c r="C123"><v>9</v></c><c r="D12 "><v>9</v></c><c r="e12"><v>9</v></c><c r="AA12"><v>9</v></c></row><row r="0"><c r="A0"><v>1</v></c></row><row r="1234567890"><c r="A1234567890"><v>1</v></c></row><row r="13"><c r="A13"/><c r="B13"/></row></sheetData></worksheet>"#,
     r#"<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v></c><c r="A1048577"><v>3</v></c></row></sheetData></worksheet>"#,
 ];

@@ -50,6 +50,12 @@ impl CellType {
 /// A cell of the fast path, typed.
 pub(super) fn fast_cell_value(cell: &RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
     let ty = cell.ty;
+    if let Some(i) = cell.shared {
+        return ctx
+            .shared
+            .value(i as usize)
+            .ok_or_else(|| at(cell.row, cell.col)(format!("shared string {i} does not exist")));
+    }
     let inline = cell.has_inline.then_some(cell.inline.as_str());
     if cell.row == 0 {
         if let Some(name) = na_header_name(ty, inline, &cell.text, ctx) {

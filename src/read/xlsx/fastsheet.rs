@@ -37,6 +37,10 @@ pub(crate) struct RawCell {
     pub inline: String,
     /// The `<v>` text.
     pub text: String,
+    /// A shared-string cell's `<v>` of plain digits, read as its index
+    /// instead of into `text` (not for row 1, whose NA names are decided
+    /// on the text).
+    pub shared: Option<u32>,
 }
 
 /// The cells of the row just parsed: the first `len` of `slots`; the
@@ -71,6 +75,7 @@ impl Cells {
         c.has_inline = false;
         c.inline.clear();
         c.text.clear();
+        c.shared = None;
         c
     }
 
@@ -822,7 +827,20 @@ fn common_cell(
                 break;
             }
             let next = if rest.starts_with(b"<v>") {
-                common_value(s, i + 3, cell)
+                let direct = if ty == CellType::Shared && r != 0 {
+                    shared_index(b, i + 3)
+                } else {
+                    None
+                };
+                match direct {
+                    Some((index, next)) => {
+                        cell.shared = Some(index);
+                        cell.has_v = true;
+                        cell.text.clear();
+                        Some(next)
+                    }
+                    None => common_value(s, i + 3, cell),
+                }
             } else if rest.starts_with(b"<is><t") {
                 common_inline(s, i + 6, cell)
             } else {
@@ -843,7 +861,29 @@ fn common_cell(
 fn common_value(s: &str, text: usize, cell: &mut RawCell) -> Option<usize> {
     let end = text_then(s, text, b"</v>", &mut cell.text)?;
     cell.has_v = true;
+    // A later `<v>` replaces an earlier one, whichever way that was read.
+    cell.shared = None;
     Some(end)
+}
+
+/// One to nine digits then `</v>` from `at` on: their number (as the
+/// typing of a shared-string cell reads them) and the position after
+/// `</v>`. Anything else is `None`, for the text path.
+fn shared_index(b: &[u8], at: usize) -> Option<(u32, usize)> {
+    let digits = b
+        .get(at..)?
+        .iter()
+        .take(10)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let end = at + digits;
+    if !(1..=9).contains(&digits) || b.get(end..end + 4) != Some(b"</v>") {
+        return None;
+    }
+    let n = b[at..end]
+        .iter()
+        .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    Some((n, end + 4))
 }
 
 /// An inline string as sheetsift, rust_xlsxwriter and Excel write it,
