@@ -421,6 +421,8 @@ pub(crate) struct RowAssembler {
 }
 
 impl RowAssembler {
+    /// Inlined into the readers' cell loops (see `SheetCells::cell`).
+    #[inline(always)]
     pub fn push(
         &mut self,
         c: &mut Collector<'_, '_, '_>,

@@ -47,7 +47,10 @@ impl CellType {
     }
 }
 
-/// A cell of the fast path, typed.
+/// A cell of the fast path, typed. Inlined into the readers' loops, as
+/// [`SharedStrings::value`] is into it: a `Result<Value, _>` returned
+/// through memory stalls the load that follows (store forwarding).
+#[inline(always)]
 pub(super) fn fast_cell_value(cell: &RawCell, ctx: &Ctx<'_>) -> Result<Value, String> {
     let ty = cell.ty;
     if let Some(i) = cell.shared {

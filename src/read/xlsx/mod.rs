@@ -36,9 +36,9 @@ use self::package::{
     resolve,
 };
 use self::shared_strings::{parse_shared_strings, SharedStrings};
-use self::sheet::{read_sheet, ROW_START};
+use self::sheet::{read_sheet, Emit, ROW_START};
 use self::styles::parse_styles;
-use super::collect::{Collector, RowAssembler};
+use super::collect::{Collector, RowAssembler, SheetBuilder};
 use crate::error::FileErrorKind;
 use crate::progress::ByteCount;
 use crate::value::Value;
@@ -124,33 +124,21 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
         let part = zip
             .by_name(&real)
             .map_err(|e| corrupt(format!("{target}: {e}")))?;
-        let mut rows_seen = RowsSeen::default();
-        let mut cells = 0u32;
-        let mut over_text_budget = false;
-        let emit = |r, col, v| {
-            if c.kept_text_bytes > limits::MAX_KEPT_TEXT_BYTES {
-                over_text_budget = true;
-                return false;
-            }
-            // A sheet of blank rows, or of rows in an unusable sheet, never
-            // reaches the collector's own check: look here too.
-            cells = cells.wrapping_add(1);
-            if cells.is_multiple_of(1 << 16) && crate::interrupt::requested() {
-                c.interrupted = true;
-            }
-            if col == ROW_START {
-                rows_seen.start(r);
-            } else if rows_seen.keeps() {
-                rows.push(c, &mut b, r, col, v);
-            }
-            !c.interrupted
+        let mut to = SheetCells {
+            c: &mut *c,
+            b: &mut b,
+            rows: &mut rows,
+            rows_seen: RowsSeen::default(),
+            cells: 0,
+            over_text_budget: false,
         };
         if parse_threads > 1 && part.size() >= parallel::MIN_BYTES {
-            parallel::read_sheet(part, &ctx, parse_threads, emit)
+            parallel::read_sheet(part, &ctx, parse_threads, |r, col, v| to.cell(r, col, v))
         } else {
-            read_sheet(part, &ctx, true, emit)
+            read_sheet(part, &ctx, true, &mut to)
         }
         .map_err(|e| e.within(format!("sheet {name}")).into_kind())?;
+        let over_text_budget = to.over_text_budget;
         if over_text_budget {
             return Err(FileErrorKind::Limit(format!(
                 "over a reading limit: sheet {name}: the rows kept hold more than {} MiB of text (the limit per workbook)",
@@ -164,6 +152,41 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
         c.end_sheet(b);
     }
     Ok(())
+}
+
+/// Where a sheet's cells go: the row assembly, past the checks made once
+/// a cell.
+struct SheetCells<'s, 'o, 'k, 'a> {
+    c: &'s mut Collector<'o, 'k, 'a>,
+    b: &'s mut SheetBuilder,
+    rows: &'s mut RowAssembler,
+    rows_seen: RowsSeen,
+    cells: u32,
+    over_text_budget: bool,
+}
+
+impl Emit for SheetCells<'_, '_, '_, '_> {
+    /// Inlined into the fast path's cell loop (see [`Emit`]).
+    #[inline(always)]
+    fn cell(&mut self, r: u32, col: u32, v: Value) -> bool {
+        let c = &mut *self.c;
+        if c.kept_text_bytes > limits::MAX_KEPT_TEXT_BYTES {
+            self.over_text_budget = true;
+            return false;
+        }
+        // A sheet of blank rows, or of rows in an unusable sheet, never
+        // reaches the collector's own check: look here too.
+        self.cells = self.cells.wrapping_add(1);
+        if self.cells.is_multiple_of(1 << 16) && crate::interrupt::requested() {
+            c.interrupted = true;
+        }
+        if col == ROW_START {
+            self.rows_seen.start(r);
+        } else if self.rows_seen.keeps() {
+            self.rows.push(c, self.b, r, col, v);
+        }
+        !c.interrupted
+    }
 }
 
 /// Which `<row>` elements count, as openpyxl's read-only reader (pandas'
