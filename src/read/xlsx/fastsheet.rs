@@ -865,7 +865,7 @@ fn common_cell(
             }
             let next = if rest.starts_with(b"<v>") {
                 let direct = if ty == CellType::Shared && r != 0 {
-                    shared_index(b, i + 3)
+                    plain_index(b, i + 3)
                 } else {
                     None
                 };
@@ -903,10 +903,10 @@ fn common_value(s: &str, text: usize, cell: &mut RawCell) -> Option<usize> {
     Some(end)
 }
 
-/// One to nine digits then `</v>` from `at` on: their number (as the
-/// typing of a shared-string cell reads them) and the position after
-/// `</v>`. Anything else is `None`, for the text path.
-fn shared_index(b: &[u8], at: usize) -> Option<(u32, usize)> {
+/// One to nine digits then `</v>` from `at` on: their number (read as
+/// the typing of a shared-string cell reads plain digits) and the
+/// position after `</v>`. Anything else is `None`, for the text path.
+fn plain_index(b: &[u8], at: usize) -> Option<(u32, usize)> {
     let digits = b
         .get(at..)?
         .iter()
@@ -914,12 +914,11 @@ fn shared_index(b: &[u8], at: usize) -> Option<(u32, usize)> {
         .take_while(|c| c.is_ascii_digit())
         .count();
     let end = at + digits;
-    if !(1..=9).contains(&digits) || b.get(end..end + 4) != Some(b"</v>") {
+    if b.get(end..end + 4) != Some(b"</v>") {
         return None;
     }
-    let n = b[at..end]
-        .iter()
-        .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    // Ten digits or none: the text path.
+    let n = parse_number(&b[at..end], |_| None)?;
     Some((n, end + 4))
 }
 

@@ -138,8 +138,7 @@ pub(super) fn read(path: &Path, c: &mut Collector<'_, '_, '_>) -> Result<(), Fil
             read_sheet(part, &ctx, true, &mut to)
         }
         .map_err(|e| e.within(format!("sheet {name}")).into_kind())?;
-        let over_text_budget = to.over_text_budget;
-        if over_text_budget {
+        if to.over_text_budget {
             return Err(FileErrorKind::Limit(format!(
                 "over a reading limit: sheet {name}: the rows kept hold more than {} MiB of text (the limit per workbook)",
                 limits::MAX_KEPT_TEXT_BYTES >> 20
