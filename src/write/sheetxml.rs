@@ -9,6 +9,8 @@ use crate::value::{duration_days, time_str, Value};
 /// The cell format index rust_xlsxwriter gives the date format, the only
 /// format sheetsift uses.
 const DATE_XF: &[u8] = b" s=\"1\"";
+/// What follows a text cell's reference (and format).
+const INLINE: &[u8] = b" t=\"inlineStr\"><is><t";
 
 /// The used range of the cells written: what `<dimension>` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +107,7 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
         tail.push(r1.as_bytes());
         tail.push(b"\"");
         let number_tail = tail;
-        tail.push(b" t=\"inlineStr\"><is><t");
+        tail.push(INLINE);
         let (mut first, mut last) = (None, 0u16);
         for (c, v) in row.iter().enumerate() {
             let c = c as u16;
@@ -133,11 +135,11 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
             // `<c r="` and the column's letters.
             name.get(c).put(out);
             match cell {
-                Cell::Str(s) => {
+                Cell::Str(s) if !date => {
                     tail.put(out);
                     inline_text(s, out);
                 }
-                Cell::Owned(s) => {
+                Cell::Owned(s) if !date => {
                     tail.put(out);
                     inline_text(&s, out);
                 }
@@ -147,6 +149,15 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
                         out.extend_from_slice(DATE_XF);
                     }
                     match cell {
+                        // A date that is not a finite number (`inf`).
+                        Cell::Str(s) => {
+                            out.extend_from_slice(INLINE);
+                            inline_text(s, out);
+                        }
+                        Cell::Owned(s) => {
+                            out.extend_from_slice(INLINE);
+                            inline_text(&s, out);
+                        }
                         Cell::Int(i) => {
                             out.extend_from_slice(b"><v>");
                             out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
@@ -159,7 +170,6 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
                         }
                         Cell::Bool(true) => out.extend_from_slice(b" t=\"b\"><v>1</v></c>"),
                         Cell::Bool(false) => out.extend_from_slice(b" t=\"b\"><v>0</v></c>"),
-                        Cell::Str(_) | Cell::Owned(_) => unreachable!("text is written above"),
                     }
                 }
             }
@@ -479,6 +489,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A date that is not a finite number is written as text with the
+    /// date format still on it, as before the row's reference and tail
+    /// were copied in blocks (a text cell's block has no format).
+    #[test]
+    fn a_date_written_as_text_keeps_its_format() {
+        let mut out = Vec::new();
+        let rows = vec![vec![
+            Value::DateTime(f64::INFINITY),
+            Value::Text("x".into()),
+            Value::DateTime(45000.5),
+        ]];
+        rows_xml(&rows, 0, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<row r=\"1\"><c r=\"A1\" s=\"1\" t=\"inlineStr\"><is><t>inf</t></is></c>\
+             <c r=\"B1\" t=\"inlineStr\"><is><t>x</t></is></c>\
+             <c r=\"C1\" s=\"1\"><v>45000.5</v></c></row>"
+        );
     }
 
     #[test]
