@@ -65,7 +65,6 @@ impl Used {
 /// (tests/cases/README.md, "Dump tokens").
 enum Cell<'a> {
     Str(&'a str),
-    Owned(String),
     /// An integer beyond 2^53, written with all its digits (an f64 would
     /// round it; pandas' openpyxl writes `'%.16g'`, rounding too).
     Int(i128),
@@ -98,6 +97,8 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
     let mut name = ColumnNames::default();
     let mut num = ryu::Buffer::new();
     let mut row_num = itoa::Buffer::new();
+    // A time of day's text, for the cell being written.
+    let mut time;
     for (i, row) in rows.iter().enumerate() {
         let r = first_row + i as u32;
         let r1 = row_num.format(r as u64 + 1);
@@ -121,7 +122,10 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
                 Value::Float(f) => (Cell::number(*f), false),
                 Value::Bool(b) => (Cell::Bool(*b), false),
                 Value::DateTime(d) => (Cell::number(*d), true),
-                Value::Time(us) => (Cell::Owned(time_str(*us)), false),
+                Value::Time(us) => {
+                    time = time_str(*us);
+                    (Cell::Str(&time), false)
+                }
                 Value::Duration(us) => (Cell::number(duration_days(*us)), false),
             };
             if first.is_none() {
@@ -134,43 +138,43 @@ pub fn rows_xml(rows: &[Vec<Value>], first_row: u32, out: &mut Vec<u8>) -> Used 
             used.dates |= date;
             // `<c r="` and the column's letters.
             name.get(c).put(out);
+            // The reference's end, and the date format, as a number has it.
+            let open = |out: &mut Vec<u8>| {
+                number_tail.put(out);
+                if date {
+                    out.extend_from_slice(DATE_XF);
+                }
+            };
             match cell {
-                Cell::Str(s) if !date => {
-                    tail.put(out);
+                Cell::Str(s) => {
+                    if date {
+                        // A date that is not a finite number (`inf`).
+                        open(out);
+                        out.extend_from_slice(INLINE);
+                    } else {
+                        tail.put(out);
+                    }
                     inline_text(s, out);
                 }
-                Cell::Owned(s) if !date => {
-                    tail.put(out);
-                    inline_text(&s, out);
+                Cell::Int(i) => {
+                    open(out);
+                    out.extend_from_slice(b"><v>");
+                    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+                    out.extend_from_slice(b"</v></c>");
                 }
-                cell => {
-                    number_tail.put(out);
-                    if date {
-                        out.extend_from_slice(DATE_XF);
-                    }
-                    match cell {
-                        // A date that is not a finite number (`inf`).
-                        Cell::Str(s) => {
-                            out.extend_from_slice(INLINE);
-                            inline_text(s, out);
-                        }
-                        Cell::Owned(s) => {
-                            out.extend_from_slice(INLINE);
-                            inline_text(&s, out);
-                        }
-                        Cell::Int(i) => {
-                            out.extend_from_slice(b"><v>");
-                            out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
-                            out.extend_from_slice(b"</v></c>");
-                        }
-                        Cell::Num(f) => {
-                            out.extend_from_slice(b"><v>");
-                            number(f, &mut num, out);
-                            out.extend_from_slice(b"</v></c>");
-                        }
-                        Cell::Bool(true) => out.extend_from_slice(b" t=\"b\"><v>1</v></c>"),
-                        Cell::Bool(false) => out.extend_from_slice(b" t=\"b\"><v>0</v></c>"),
-                    }
+                Cell::Num(f) => {
+                    open(out);
+                    out.extend_from_slice(b"><v>");
+                    number(f, &mut num, out);
+                    out.extend_from_slice(b"</v></c>");
+                }
+                Cell::Bool(b) => {
+                    open(out);
+                    out.extend_from_slice(if b {
+                        b" t=\"b\"><v>1</v></c>"
+                    } else {
+                        b" t=\"b\"><v>0</v></c>"
+                    });
                 }
             }
         }
