@@ -62,7 +62,8 @@ pub fn merge(cfg: &Config) -> Result<Report> {
         corpus.messages_skipped,
     ] = counts;
     report.rows_read = corpus.rows_read;
-    finish(cfg, corpus, report, started, started)
+    let pool = crate::pool::thread_pool(cfg.jobs)?;
+    finish(cfg, &pool, corpus, report, started, started)
 }
 
 /// Every part of `out/parts/`, in K order, all of one run and none

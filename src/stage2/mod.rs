@@ -85,7 +85,7 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
     let ledger = progress.ledger();
     let work: Vec<(usize, PathBuf)> = files.iter().cloned().enumerate().collect();
     // Each result with the seconds its worker took, for the report.
-    let results = ordered_map(pool, work, 2 * cfg.jobs, move |(i, path)| {
+    let results = ordered_map(Arc::clone(&pool), work, 2 * cfg.jobs, move |(i, path)| {
         // The bar's bytes move as this file is read.
         let _reading = ledger.enter(i);
         let t = Instant::now();
@@ -140,7 +140,7 @@ pub fn dialogues(cfg: &Config) -> Result<Report> {
         return finish_part(p, report, started);
     }
     report.rows_read = corpus.rows_read;
-    finish(cfg, corpus, report, started, started)
+    finish(cfg, &pool, corpus, report, started, started)
 }
 
 /// `dialogues` planned before anything is created: the inputs exist, `-o`
@@ -211,9 +211,12 @@ fn finish_part(p: PartWriter, mut report: Report, started: Instant) -> Result<Re
 
 /// Split and write a corpus, fill in the stage-2 part of the report.
 /// `stage2`: when stage 2 began (in `run`, now: its grouping was timed
-/// with stage 1).
+/// with stage 1). `pool`: the run's `-j` workers, which shape the corpus
+/// and hash the outputs (called off the pool, rayon would use its global
+/// one, a thread per core).
 pub fn finish(
     cfg: &Config,
+    pool: &rayon::ThreadPool,
     corpus: Corpus,
     mut report: Report,
     started: Instant,
@@ -224,7 +227,7 @@ pub fn finish(
     // skipped and every byte stays as the reference's.
     let (corpus, stats) = if cfg.corpus.shapes() {
         let shaper = dialogue::shape::Shaper::new(&cfg.corpus)?;
-        let (c, s) = shaper.corpus(corpus, &cfg.out, cfg.corpus_budget())?;
+        let (c, s) = pool.install(|| shaper.corpus(corpus, &cfg.out, cfg.corpus_budget()))?;
         (c, Some(s))
     } else {
         (corpus, None)
@@ -262,7 +265,7 @@ pub fn finish(
     let hashed: Vec<Result<OutputFile>> = {
         use rayon::prelude::*;
         let outputs = &report.dialogues.as_ref().expect("just set").outputs;
-        crate::pool::thread_pool(cfg.jobs)?.install(move || {
+        pool.install(move || {
             let hash = || outputs.par_iter().map(|p| OutputFile::of(p)).collect();
             rayon::join(move || drop(corpus), hash).1
         })

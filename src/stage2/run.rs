@@ -131,16 +131,17 @@ pub fn run(cfg: &Config) -> Result<Report> {
                         }
                         None => None,
                     };
-                    corpus.push(
-                        group_sessions_sharded(
-                            &mut ct.table,
-                            cols,
-                            convert.as_ref(),
-                            session,
-                            cfg.jobs,
-                        )?,
-                        &cfg.agent_value,
+                    let grouped = group_sessions_sharded(
+                        &mut ct.table,
+                        cols,
+                        convert.as_ref(),
+                        session,
+                        cfg.jobs,
                     )?;
+                    // Rendered on the run's workers: called from here, off
+                    // the pool, rayon would use its global pool, one
+                    // thread per core whatever `-j` says.
+                    write_pool.install(|| corpus.push(grouped, &cfg.agent_value))?;
                 }
             }
             report.chunks.push(entry);
@@ -152,7 +153,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
     read_chunks(
         cfg,
         &plan,
-        pool,
+        std::sync::Arc::clone(&pool),
         &mut report,
         check_limit,
         |_| false,
@@ -167,5 +168,5 @@ pub fn run(cfg: &Config) -> Result<Report> {
     }
     // Grouping happened chunk by chunk while reading: stage 1's time.
     report.stages.stage1 = StageTime::of(stage1.elapsed());
-    finish(cfg, corpus, report, started, Instant::now())
+    finish(cfg, &pool, corpus, report, started, Instant::now())
 }

@@ -203,7 +203,7 @@ fn write_set(
             .iter_mut()
             .map(|(_, o)| {
                 std::thread::Builder::new()
-                    .name("corpus-format".into())
+                    .name("sheetsift-format".into())
                     .spawn_scoped(s, move || feed(corpus, order, &mut [o], None))
                     .map_err(Error::thread("a corpus format writer"))
             })
