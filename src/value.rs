@@ -354,7 +354,7 @@ const US_PER_DAY: i64 = 86_400_000_000;
 pub fn time_str(us: u64) -> String {
     let secs = us / 1_000_000;
     let mut s = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
-    if us % 1_000_000 != 0 {
+    if !us.is_multiple_of(1_000_000) {
         let _ = write!(s, ".{:06}", us % 1_000_000);
     }
     s

@@ -320,9 +320,12 @@ fn xlsb_sheet(rows: &[Vec<&str>]) -> Vec<u8> {
     s
 }
 
+/// Writes a part's bytes as they are made.
+type WritePart<'a> = &'a dyn Fn(&mut dyn Write);
+
 /// The package; `shared_strings` writes `xl/sharedStrings.bin` through a
 /// streaming callback so a test never holds a big part in memory.
-fn xlsb(sheet: &[u8], shared_strings: Option<&dyn Fn(&mut dyn Write)>) -> Vec<u8> {
+fn xlsb(sheet: &[u8], shared_strings: Option<WritePart<'_>>) -> Vec<u8> {
     let rels = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.bin"/></Relationships>"#;
     let types = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="bin" ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/></Types>"#;
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));

@@ -197,6 +197,9 @@ pub fn group_sessions_sharded(
     })
 }
 
+/// One group: its (agent, customer) key and its (role, content) messages.
+type KeyedMessages = ((Key, Key), Vec<(Value, Value)>);
+
 /// [`group`] one row at a time, for rows that arrive as they are read.
 pub struct Grouper {
     width: usize,
@@ -204,7 +207,7 @@ pub struct Grouper {
     g: Grouped,
     seen: RowSet,
     index: FxHashMap<Box<[u8]>, usize>,
-    groups: Vec<((Key, Key), Vec<(Value, Value)>)>,
+    groups: Vec<KeyedMessages>,
     /// With a session gap: each group's messages' send times.
     times: Vec<Vec<Option<i64>>>,
     session: Option<Session>,
@@ -607,10 +610,10 @@ mod tests {
                 };
                 let msg = (seed >> 20) % 30;
                 let time = Value::text(&format!("2024-01-01 {:02}:00:00", (i / 200) % 24));
-                let role = if msg % 3 == 0 {
+                let role = if msg.is_multiple_of(3) {
                     Value::Empty
                 } else {
-                    Value::text(if msg % 2 == 0 { "是" } else { "否" })
+                    Value::text(if msg.is_multiple_of(2) { "是" } else { "否" })
                 };
                 rows.push(vec![
                     agent,

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 
 pub use self::group::{group, Grouped};
 pub use self::lengths::Lengths;
-pub use self::output::{corpus_paths, write_corpus, CorpusFormat, Written};
+pub use self::output::{corpus_paths, write_corpus, CorpusFormat, CorpusSpec, Written};
 pub use self::turns::{build_turns, Turn};
 
 /// All dialogues of a run, in the global order (file order, then key

@@ -707,9 +707,9 @@ fn prefix_prefilter(pattern: &str) -> Option<Prefilter> {
         &acc[..n]
     });
     if !common.is_empty() {
-        return Some(Prefilter::Common(
+        return Some(Prefilter::Common(Box::new(
             memchr::memmem::Finder::new(common).into_owned(),
-        ));
+        )));
     }
     aho_corasick::AhoCorasick::new(lits)
         .ok()
@@ -718,8 +718,9 @@ fn prefix_prefilter(pattern: &str) -> Option<Prefilter> {
 
 /// What every match of a custom pattern starts with.
 enum Prefilter {
-    /// A byte string common to all its prefix literals.
-    Common(memchr::memmem::Finder<'static>),
+    /// A byte string common to all its prefix literals (boxed: a
+    /// `Finder` is several times the size of an `AhoCorasick` handle).
+    Common(Box<memchr::memmem::Finder<'static>>),
     /// One of its prefix literals.
     Any(aho_corasick::AhoCorasick),
 }

@@ -446,7 +446,7 @@ impl std::error::Error for ScanError {}
 /// pandas' for these files: `,`, `"` doubled inside quotes, a quote only
 /// opens a field at its start, CR, LF or CRLF end a record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Quote {
+enum Stand {
     StartField,
     InField,
     InQuoted,
@@ -460,7 +460,7 @@ enum Quote {
 /// silently at the end of the file).
 struct Scan<R> {
     inner: R,
-    state: Quote,
+    state: Stand,
     /// 1-based line of the next byte.
     line: u64,
     record_bytes: usize,
@@ -474,7 +474,7 @@ impl<R: Read> Scan<R> {
     fn new(inner: R, limit: usize) -> Self {
         Scan {
             inner,
-            state: Quote::StartField,
+            state: Stand::StartField,
             line: 1,
             record_bytes: 0,
             record_line: 1,
@@ -497,7 +497,7 @@ impl<R: Read> Read for Scan<R> {
         }
         let n = self.inner.read(buf)?;
         if n == 0 {
-            if self.state == Quote::InQuoted {
+            if self.state == Stand::InQuoted {
                 return Err(self.fail(ScanError::UnclosedQuote {
                     line: self.quote_line,
                 }));
@@ -509,7 +509,7 @@ impl<R: Read> Read for Scan<R> {
         while i < n {
             // Runs of ordinary bytes are skipped with memchr.
             match self.state {
-                Quote::InQuoted => match memchr::memchr2(b'"', b'\n', &bytes[i..]) {
+                Stand::InQuoted => match memchr::memchr2(b'"', b'\n', &bytes[i..]) {
                     Some(k) => {
                         self.record_bytes += k;
                         i += k;
@@ -519,7 +519,7 @@ impl<R: Read> Read for Scan<R> {
                         break;
                     }
                 },
-                Quote::InField => match memchr::memchr3(b',', b'\n', b'\r', &bytes[i..]) {
+                Stand::InField => match memchr::memchr3(b',', b'\n', b'\r', &bytes[i..]) {
                     Some(k) => {
                         self.record_bytes += k;
                         i += k;
@@ -536,16 +536,16 @@ impl<R: Read> Read for Scan<R> {
             self.record_bytes += 1;
             let end = matches!(b, b'\n' | b'\r');
             self.state = match (self.state, b) {
-                (Quote::InQuoted, b'"') => Quote::ClosingQuote,
-                (Quote::InQuoted, _) => Quote::InQuoted,
-                (Quote::StartField, b'"') => {
+                (Stand::InQuoted, b'"') => Stand::ClosingQuote,
+                (Stand::InQuoted, _) => Stand::InQuoted,
+                (Stand::StartField, b'"') => {
                     self.quote_line = self.line;
-                    Quote::InQuoted
+                    Stand::InQuoted
                 }
-                (Quote::ClosingQuote, b'"') => Quote::InQuoted,
-                (_, b',') => Quote::StartField,
-                (_, _) if end => Quote::StartField,
-                _ => Quote::InField,
+                (Stand::ClosingQuote, b'"') => Stand::InQuoted,
+                (_, b',') => Stand::StartField,
+                (_, _) if end => Stand::StartField,
+                _ => Stand::InField,
             };
             if b == b'\n' {
                 self.line += 1;
@@ -556,7 +556,7 @@ impl<R: Read> Read for Scan<R> {
                     limit: self.limit,
                 }));
             }
-            if end && self.state == Quote::StartField {
+            if end && self.state == Stand::StartField {
                 self.record_bytes = 0;
                 self.record_line = self.line;
             }

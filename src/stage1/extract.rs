@@ -86,9 +86,7 @@ pub fn extract(cfg: &Config) -> Result<Report> {
         p.phase("finishing the last chunk");
         p.writing_tail(report.rows_kept);
     }
-    let written = writer
-        .join()
-        .unwrap_or_else(|_| Err(Error::ThreadStopped("writer")));
+    let written = writer.join().unwrap_or(Err(Error::ThreadStopped("writer")));
     // A writer error is the real cause when both failed.
     let stage = stage.map(|p| p.finish());
     let written = match (stage, written) {

@@ -232,16 +232,13 @@ pub fn finish(
     } else {
         (corpus, None)
     };
-    let written = dialogue::write_corpus(
-        &corpus,
-        &cfg.out,
-        cfg.val_size,
-        cfg.seed,
-        &cfg.corpus_formats,
-        cfg.jobs,
-        cfg.quiet,
-        cfg.corpus.system_prompt.as_deref(),
-    )?;
+    let spec = dialogue::CorpusSpec {
+        val_size: cfg.val_size,
+        seed: cfg.seed,
+        formats: &cfg.corpus_formats,
+        system: cfg.corpus.system_prompt.as_deref(),
+    };
+    let written = dialogue::write_corpus(&corpus, &cfg.out, &spec, cfg.jobs, cfg.quiet)?;
     report.dialogues = Some(DialogueReport {
         rows_read: corpus.rows_read,
         rows_dropped_missing: corpus.dropped_missing,

@@ -138,19 +138,32 @@ pub struct Written {
     pub outputs: Vec<PathBuf>,
 }
 
+/// What [`write_corpus`] writes: the split and the formats.
+pub struct CorpusSpec<'a> {
+    /// `--val-size`: a count, or a fraction below 1.
+    pub val_size: f64,
+    pub seed: u32,
+    pub formats: &'a [CorpusFormat],
+    /// The chat formats' system prompt.
+    pub system: Option<&'a str>,
+}
+
 /// Split the corpus and write every format's files for train and val.
 /// The split is validated before anything is created; every file is
 /// written beside its final name and renamed only when all succeeded.
 pub fn write_corpus(
     corpus: &Corpus,
     out: &Path,
-    val_size: f64,
-    seed: u32,
-    formats: &[CorpusFormat],
+    spec: &CorpusSpec<'_>,
     jobs: usize,
     quiet: bool,
-    system: Option<&str>,
 ) -> Result<Written> {
+    let CorpusSpec {
+        val_size,
+        seed,
+        formats,
+        system,
+    } = *spec;
     let (train, val) = split::split(corpus.len(), val_size, seed)?;
     let mut progress = Progress::new(corpus.len() as u64, "dialogues", quiet);
     progress.set_prefix("write");
